@@ -1,0 +1,151 @@
+//! The one public error type. Every message names the culprit (node, layer, weight, line,
+//! column) and what was expected; messages are lowercase without a final period.
+
+use std::fmt;
+
+/// A node as named in error messages: its id and, if it has one, its label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeName {
+    /// The node's index in its graph (creation order).
+    pub index: u32,
+    /// The node's label, if it has one.
+    pub label: Option<String>,
+}
+
+impl fmt::Display for NodeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.label {
+            Some(label) => write!(f, "node {} ({label})", self.index),
+            None => write!(f, "node {}", self.index),
+        }
+    }
+}
+
+/// Everything a user of `backprop` can get wrong, and what the library reports for it.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A node handle was used with a graph (or a tape, or gradients) it does not belong to.
+    #[error("{node} belongs to graph #{node_graph}, not to graph #{graph}")]
+    ForeignNode {
+        /// The node, as named in its own graph.
+        node: NodeName,
+        /// The id of the graph the node belongs to.
+        node_graph: u32,
+        /// The id of the graph it was used with.
+        graph: u32,
+    },
+    /// A node index past the end of the graph.
+    #[error("node {index} does not exist: the graph has {len} nodes")]
+    UnknownNode {
+        /// The index that was asked for.
+        index: u32,
+        /// How many nodes the graph has.
+        len: usize,
+    },
+    /// An op was given a number of operands its arity does not accept.
+    #[error("op {op}: expected {expected} operands, got {got}")]
+    Arity {
+        /// The op's name.
+        op: String,
+        /// What the op accepts ("2", "at least 1", ...).
+        expected: String,
+        /// How many operands were given.
+        got: usize,
+    },
+    /// An op's constant parameter (slope, exponent) or a constant leaf is not a finite number.
+    #[error("{what} must be a finite number, got {value}")]
+    NonFiniteConstant {
+        /// What the number is (e.g. "the exponent of powf").
+        what: String,
+        /// The number given.
+        value: f64,
+    },
+    /// The wrong number of input values for a forward pass.
+    #[error("expected {expected} input values ({inputs} inputs x {lanes} associations), got {got}")]
+    InputCount {
+        /// `inputs * lanes`.
+        expected: usize,
+        /// The graph's number of input leaves.
+        inputs: usize,
+        /// The number of associations evaluated at once.
+        lanes: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// The wrong number of parameter values.
+    #[error("expected {expected} parameter values, got {got}")]
+    ParamCount {
+        /// The graph's number of parameter leaves.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// A node that should be a trainable parameter is not one.
+    #[error("{node} is not a trainable parameter")]
+    NotAParam {
+        /// The node.
+        node: NodeName,
+    },
+    /// A workspace was used with a tape it was not made for.
+    #[error("the workspace was made for a tape of {workspace_nodes} nodes x {workspace_lanes} associations, this tape has {tape_nodes} nodes")]
+    WorkspaceMismatch {
+        /// Nodes of the tape the workspace was made for.
+        workspace_nodes: usize,
+        /// Lanes (associations at once) of the workspace.
+        workspace_lanes: usize,
+        /// Nodes of this tape.
+        tape_nodes: usize,
+    },
+    /// Zero associations at once were asked for.
+    #[error("a workspace needs at least 1 association per pass, got 0")]
+    NoLanes,
+    /// A value of the forward or backward pass is not finite (reported in anomaly mode).
+    #[error("{pass} pass: {node} = {op} gave {value} from operands {operands:?}")]
+    Anomaly {
+        /// "forward" or "backward".
+        pass: &'static str,
+        /// The first node whose value (forward) or gradient contribution (backward) is not finite.
+        node: NodeName,
+        /// The node's op.
+        op: String,
+        /// The non-finite value.
+        value: f64,
+        /// The operand values the op was given.
+        operands: Vec<f64>,
+    },
+    /// A network description that does not make sense (zero layers, a layer of width 0, ...).
+    #[error("invalid network: {0}")]
+    InvalidNetwork(String),
+    /// A weight, layer or node index out of range in a layered network.
+    #[error("{what} {index} is out of range: there are {len}")]
+    OutOfRange {
+        /// What was indexed ("layer", "node of layer 1", ...).
+        what: String,
+        /// The index given.
+        index: usize,
+        /// How many there are.
+        len: usize,
+    },
+    /// Data whose shape does not match the network or the other data.
+    #[error("shape mismatch: {what}: expected {expected}, got {got}")]
+    Shape {
+        /// What has the wrong shape.
+        what: String,
+        /// The expected size.
+        expected: usize,
+        /// The size found.
+        got: usize,
+    },
+    /// A hyper-parameter or option out of its domain (learning rate, epochs, batch size, ...).
+    #[error("invalid {name}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        name: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,320 @@
+//! The scalar operations: each op's value and local partial derivatives, written once.
+//!
+//! This module owns the mathematics of every op and nothing else: no graph, no traversal, no
+//! buffers. The derivative formulas are generic over [`Scalar`], so the same line of code gives
+//! the number (with `f64`, in the compiled tape's reverse sweep) and can later give the derivative
+//! as a graph of ops (second derivatives). The chain rule itself (multiplying by the adjoint and
+//! accumulating with `+=`) lives in one traversal, in [`crate::tape`].
+
+use std::fmt;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// What a local derivative formula needs from a number: arithmetic, constants and unary ops.
+///
+/// Implemented for `f64`. Derivative formulas are written once, generically, so that a symbolic
+/// implementation (a graph node handle) can reuse them unchanged.
+pub trait Scalar:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// The constant `c`, in the same space as `self` (for a graph handle: a node of the same graph).
+    fn constant_like(self, c: f64) -> Self;
+    /// `op` applied to `self`.
+    fn apply(self, op: Unary) -> Self;
+}
+
+impl Scalar for f64 {
+    #[inline(always)]
+    fn constant_like(self, c: f64) -> f64 {
+        c
+    }
+    #[inline(always)]
+    fn apply(self, op: Unary) -> f64 {
+        op.value(self)
+    }
+}
+
+/// An op of one operand `x`, with output `y = f(x)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// `y = x`, `dy/dx = 1` (the tutorial's own code returns `x` here; the text means 1).
+    Identity,
+    /// `y = -x`, `dy/dx = -1`.
+    Neg,
+    /// `y = e^x`, `dy/dx = y`.
+    Exp,
+    /// `y = ln x`, `dy/dx = 1/x` (NaN for `x < 0`, `-inf` at 0).
+    Ln,
+    /// `y = 1 / (1 + e^-x)`, `dy/dx = y (1 - y)`, computed from the output.
+    Sigmoid,
+    /// `y = tanh x`, `dy/dx = 1 - y^2`, computed from the output.
+    Tanh,
+    /// `y = max(0, x)`, `dy/dx = 1 if x > 0 else 0` (0 at `x = 0`).
+    Relu,
+    /// `y = x if x > 0 else slope * x`, `dy/dx = 1 if x > 0 else slope`.
+    LeakyRelu {
+        /// The slope for `x <= 0` (commonly 0.01).
+        slope: f64,
+    },
+    /// `y = x^p` for a constant exponent `p`, `dy/dx = p x^(p-1)`.
+    Powf {
+        /// The constant exponent `p`.
+        exponent: f64,
+    },
+    /// The step `y = 1 if x > 0 else low`, `dy/dx = 0`: the derivative of ReLU (`low = 0`) and of
+    /// leaky ReLU (`low = slope`).
+    Step {
+        /// The value for `x <= 0`.
+        low: f64,
+    },
+}
+
+impl Unary {
+    /// The op's value `f(x)`.
+    #[inline(always)]
+    pub fn value(self, x: f64) -> f64 {
+        match self {
+            Unary::Identity => x,
+            Unary::Neg => -x,
+            Unary::Exp => x.exp(),
+            Unary::Ln => x.ln(),
+            // Two branches so that e^-x never overflows: for x < 0 use e^x / (1 + e^x).
+            Unary::Sigmoid => {
+                if x >= 0.0 {
+                    1.0 / (1.0 + (-x).exp())
+                } else {
+                    let e = x.exp();
+                    e / (1.0 + e)
+                }
+            }
+            Unary::Tanh => x.tanh(),
+            Unary::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Unary::LeakyRelu { slope } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    slope * x
+                }
+            }
+            Unary::Powf { exponent } => x.powf(exponent),
+            Unary::Step { low } => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    low
+                }
+            }
+        }
+    }
+
+    /// The local derivative `dy/dx`, given the operand `x` and the op's output `y`.
+    #[inline(always)]
+    pub fn derivative<S: Scalar>(self, x: S, y: S) -> S {
+        match self {
+            Unary::Identity => x.constant_like(1.0),
+            Unary::Neg => x.constant_like(-1.0),
+            Unary::Exp => y,
+            Unary::Ln => x.constant_like(1.0) / x,
+            Unary::Sigmoid => y * (y.constant_like(1.0) - y),
+            Unary::Tanh => y.constant_like(1.0) - y * y,
+            Unary::Relu => x.apply(Unary::Step { low: 0.0 }),
+            Unary::LeakyRelu { slope } => x.apply(Unary::Step { low: slope }),
+            Unary::Powf { exponent } => {
+                x.constant_like(exponent)
+                    * x.apply(Unary::Powf {
+                        exponent: exponent - 1.0,
+                    })
+            }
+            Unary::Step { .. } => x.constant_like(0.0),
+        }
+    }
+
+    /// The op's name as used in traces, pictures, files and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unary::Identity => "identity",
+            Unary::Neg => "neg",
+            Unary::Exp => "exp",
+            Unary::Ln => "ln",
+            Unary::Sigmoid => "sigmoid",
+            Unary::Tanh => "tanh",
+            Unary::Relu => "relu",
+            Unary::LeakyRelu { .. } => "leaky_relu",
+            Unary::Powf { .. } => "powf",
+            Unary::Step { .. } => "step",
+        }
+    }
+}
+
+/// An op of two operands `a`, `b` (in this order), with output `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Binary {
+    /// `y = a + b`, partials `[1, 1]`.
+    Add,
+    /// `y = a - b`, partials `[1, -1]`.
+    Sub,
+    /// `y = a * b`, partials `[b, a]`.
+    Mul,
+    /// `y = a / b`, partials `[1/b, -a/b^2] = [1/b, -y/b]`.
+    Div,
+}
+
+impl Binary {
+    /// The op's value.
+    #[inline(always)]
+    pub fn value(self, a: f64, b: f64) -> f64 {
+        match self {
+            Binary::Add => a + b,
+            Binary::Sub => a - b,
+            Binary::Mul => a * b,
+            Binary::Div => a / b,
+        }
+    }
+
+    /// The local partial derivatives `[dy/da, dy/db]`, given the operands and the output `y`.
+    #[inline(always)]
+    pub fn partials<S: Scalar>(self, a: S, b: S, y: S) -> [S; 2] {
+        match self {
+            Binary::Add => [a.constant_like(1.0), a.constant_like(1.0)],
+            Binary::Sub => [a.constant_like(1.0), a.constant_like(-1.0)],
+            Binary::Mul => [b, a],
+            Binary::Div => [b.constant_like(1.0) / b, -y / b],
+        }
+    }
+
+    /// The op's name as used in traces, pictures, files and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Binary::Add => "add",
+            Binary::Sub => "sub",
+            Binary::Mul => "mul",
+            Binary::Div => "div",
+        }
+    }
+}
+
+/// An operation node of the graph: what it computes from its ordered operands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// One operand.
+    Unary(Unary),
+    /// Two operands, in order.
+    Binary(Binary),
+    /// `y = sum_i a_i` over one or more operands; `dy/da_i = 1` (the identity's partial, summed).
+    Sum,
+    /// `y = sum_k a_{2k} a_{2k+1}` over pairs of operands: a neuron's weighted sum in one node.
+    /// Each pair is a [`Binary::Mul`], so its partials are `Mul`'s: `[a_{2k+1}, a_{2k}]`.
+    Dot,
+}
+
+/// How many operands an op takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    /// Exactly this many.
+    Exactly(usize),
+    /// One or more.
+    AtLeastOne,
+    /// A positive even number (pairs).
+    Pairs,
+}
+
+impl Arity {
+    /// Whether `n` operands are acceptable.
+    pub fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::Exactly(k) => n == k,
+            Arity::AtLeastOne => n >= 1,
+            Arity::Pairs => n >= 2 && n % 2 == 0,
+        }
+    }
+}
+
+impl fmt::Display for Arity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arity::Exactly(k) => write!(f, "{k}"),
+            Arity::AtLeastOne => f.write_str("at least 1"),
+            Arity::Pairs => f.write_str("a positive even number of"),
+        }
+    }
+}
+
+impl Op {
+    /// How many operands the op takes.
+    pub fn arity(self) -> Arity {
+        match self {
+            Op::Unary(_) => Arity::Exactly(1),
+            Op::Binary(_) => Arity::Exactly(2),
+            Op::Sum => Arity::AtLeastOne,
+            Op::Dot => Arity::Pairs,
+        }
+    }
+
+    /// The op's name as used in traces, pictures, files and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Unary(u) => u.name(),
+            Op::Binary(b) => b.name(),
+            Op::Sum => "sum",
+            Op::Dot => "dot",
+        }
+    }
+
+    /// The op's constant parameter and its name, if it has one (leaky ReLU's `slope`, the
+    /// `exponent` of `powf`, the step's `low` value).
+    pub fn parameter(self) -> Option<(&'static str, f64)> {
+        match self {
+            Op::Unary(Unary::LeakyRelu { slope }) => Some(("slope", slope)),
+            Op::Unary(Unary::Powf { exponent }) => Some(("exponent", exponent)),
+            Op::Unary(Unary::Step { low }) => Some(("low", low)),
+            Op::Unary(
+                Unary::Identity
+                | Unary::Neg
+                | Unary::Exp
+                | Unary::Ln
+                | Unary::Sigmoid
+                | Unary::Tanh
+                | Unary::Relu,
+            )
+            | Op::Binary(_)
+            | Op::Sum
+            | Op::Dot => None,
+        }
+    }
+
+    /// The op's value on `operands`, or `None` if their number does not fit the op's arity.
+    /// (The tape has its own fast loop, built on the same [`Unary::value`] and [`Binary::value`].)
+    pub fn value(self, operands: &[f64]) -> Option<f64> {
+        if !self.arity().accepts(operands.len()) {
+            return None;
+        }
+        Some(match self {
+            Op::Unary(u) => u.value(operands[0]),
+            Op::Binary(b) => b.value(operands[0], operands[1]),
+            Op::Sum => operands.iter().sum(),
+            Op::Dot => operands
+                .chunks_exact(2)
+                .map(|p| Binary::Mul.value(p[0], p[1]))
+                .sum(),
+        })
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.parameter() {
+            Some((_, p)) => write!(f, "{}({p})", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}

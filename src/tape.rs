@@ -1,0 +1,639 @@
+//! The compiled graph: a flat instruction list, evaluated forward and swept backward.
+//!
+//! This module owns the one traversal of reverse mode: a single loop over the instructions in
+//! reverse creation order, multiplying each op's local partials (from [`crate::op`]) by the
+//! adjoint of its output and accumulating them with `+=` into its operands' adjoints. No
+//! recursion, no sort, no hashing and no allocation per association.
+//!
+//! Values and adjoints live in a [`Workspace`], separate from the tape and from the graph, laid
+//! out node-major with one *lane* per association evaluated at once
+//! (`values[node * lanes + lane]`), so that each instruction's inner loop runs over contiguous
+//! lanes.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, NodeName, Result};
+use crate::expr::Expr;
+use crate::graph::{Inner, NodeId, NodeKind};
+use crate::op::{Binary, Op, Unary};
+
+/// One instruction: an op node with its output slot and operand slots (node indices).
+#[derive(Clone, Copy, Debug)]
+enum Instr {
+    Unary { op: Unary, out: u32, a: u32 },
+    Binary { op: Binary, out: u32, a: u32, b: u32 },
+    /// Operands are `args[start..start + len]`.
+    Sum { out: u32, start: u32, len: u32 },
+    /// Operand pairs are `args[start..start + len]`, `len` even.
+    Dot { out: u32, start: u32, len: u32 },
+}
+
+impl Instr {
+    fn out(&self) -> u32 {
+        match *self {
+            Instr::Unary { out, .. }
+            | Instr::Binary { out, .. }
+            | Instr::Sum { out, .. }
+            | Instr::Dot { out, .. } => out,
+        }
+    }
+}
+
+/// A graph compiled for repeated evaluation: build once with [`crate::Graph::compile`], then
+/// run forward and backward for as many associations as needed.
+///
+/// The tape is immutable; values, adjoints and the current parameter values live in a
+/// [`Workspace`].
+///
+/// # Examples
+/// ```
+/// use backprop::Graph;
+/// let g = Graph::new();
+/// let x = g.input("x");
+/// let w = g.param("w", 2.0);
+/// let y = (x * w).tanh();
+/// let tape = g.compile()?;
+/// let mut ws = tape.workspace();
+/// let mut dw = 0.0; // gradients summed over associations: an explicit step
+/// for x_t in [0.5, -1.0, 2.0] {
+///     tape.forward(&mut ws, &[x_t])?;
+///     tape.backward(&mut ws, y)?;
+///     dw += tape.gradient(&ws, w)?;
+/// }
+/// let expected: f64 = [0.5f64, -1.0, 2.0].iter().map(|x| (1.0 - (2.0 * x).tanh().powi(2)) * x).sum();
+/// assert!((dw - expected).abs() < 1e-15);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Tape {
+    graph: u32,
+    nodes: usize,
+    instrs: Vec<Instr>,
+    args: Vec<u32>,
+    inputs: Vec<u32>,
+    params: Vec<u32>,
+    param_init: Vec<f64>,
+    consts: Vec<(u32, f64)>,
+    labels: HashMap<u32, Box<str>>,
+}
+
+/// Values and adjoints of one tape, for `lanes` associations evaluated at once.
+///
+/// Made by [`Tape::workspace`] or [`Tape::workspace_with_lanes`]; it starts with the graph's
+/// constants and the parameters' initial values.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    nodes: usize,
+    lanes: usize,
+    values: Vec<f64>,
+    adjoints: Vec<f64>,
+    anomaly: bool,
+}
+
+impl Workspace {
+    /// The number of associations evaluated per pass.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Turns anomaly mode on or off. When on, [`Tape::forward`] and [`Tape::backward`] stop at
+    /// the first node whose value or adjoint is not finite and report it as [`Error::Anomaly`]
+    /// (naming the node, its op and its operand values). Off by default; when off it costs
+    /// nothing but one branch per pass.
+    pub fn set_anomaly_mode(&mut self, on: bool) {
+        self.anomaly = on;
+    }
+}
+
+/// The gradient of one output with respect to every node, summed over the lanes of the pass
+/// that produced it. A value of its own: it does not refer to the graph, the tape or the
+/// workspace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gradients {
+    graph: u32,
+    by_node: Vec<f64>,
+}
+
+impl Gradients {
+    /// `d output / d node`.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`] or [`Error::UnknownNode`] for a node not in the graph.
+    pub fn wrt(&self, node: impl Into<NodeId>) -> Result<f64> {
+        let node = node.into();
+        check_node(self.graph, self.by_node.len(), node)?;
+        Ok(self.by_node[node.index()])
+    }
+
+    /// The gradient with respect to every node, indexed by node index.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.by_node
+    }
+}
+
+fn check_node(graph: u32, nodes: usize, node: NodeId) -> Result<usize> {
+    if node.graph_id() != graph {
+        return Err(Error::ForeignNode {
+            node: NodeName {
+                index: node.index() as u32,
+                label: None,
+            },
+            node_graph: node.graph_id(),
+            graph,
+        });
+    }
+    if node.index() >= nodes {
+        return Err(Error::UnknownNode {
+            index: node.index() as u32,
+            len: nodes,
+        });
+    }
+    Ok(node.index())
+}
+
+impl From<Expr<'_>> for NodeId {
+    fn from(e: Expr<'_>) -> NodeId {
+        e.id()
+    }
+}
+
+impl Tape {
+    pub(crate) fn compile(graph: u32, inner: &Inner) -> Tape {
+        let nodes = inner.dag.node_count();
+        let mut instrs = Vec::with_capacity(nodes);
+        let mut args = Vec::new();
+        let mut param_init = vec![0.0; inner.params.len()];
+        let mut consts = Vec::new();
+        let mut operands = Vec::new();
+        for (index, kind) in inner.dag.node_weights().enumerate() {
+            let out = index as u32;
+            match *kind {
+                NodeKind::Input { .. } => {}
+                NodeKind::Param { slot, value } => param_init[slot] = value,
+                NodeKind::Const(value) => consts.push((out, value)),
+                NodeKind::Op(op) => {
+                    inner.operands(out, &mut operands);
+                    instrs.push(match op {
+                        Op::Unary(op) => Instr::Unary {
+                            op,
+                            out,
+                            a: operands[0],
+                        },
+                        Op::Binary(op) => Instr::Binary {
+                            op,
+                            out,
+                            a: operands[0],
+                            b: operands[1],
+                        },
+                        Op::Sum | Op::Dot => {
+                            let start = args.len() as u32;
+                            args.extend_from_slice(&operands);
+                            let len = operands.len() as u32;
+                            if op == Op::Sum {
+                                Instr::Sum { out, start, len }
+                            } else {
+                                Instr::Dot { out, start, len }
+                            }
+                        }
+                    });
+                }
+            }
+        }
+        Tape {
+            graph,
+            nodes,
+            instrs,
+            args,
+            inputs: inner.inputs.clone(),
+            params: inner.params.clone(),
+            param_init,
+            consts,
+            labels: inner.labels.clone(),
+        }
+    }
+
+    /// The number of nodes of the compiled graph.
+    pub fn len(&self) -> usize {
+        self.nodes
+    }
+
+    /// Whether the compiled graph has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes == 0
+    }
+
+    /// The number of input leaves (values per association).
+    pub fn input_count(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The number of trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The parameters' initial values (from the graph), in slot order.
+    pub fn initial_params(&self) -> &[f64] {
+        &self.param_init
+    }
+
+    /// The parameter nodes, in slot order.
+    pub fn param_nodes(&self) -> Vec<NodeId> {
+        self.params
+            .iter()
+            .map(|&i| NodeId::new(self.graph, i))
+            .collect()
+    }
+
+    /// Bytes held by the tape itself (instructions, operand lists, leaf tables), for reports.
+    pub fn heap_bytes(&self) -> usize {
+        self.instrs.capacity() * std::mem::size_of::<Instr>()
+            + self.args.capacity() * 4
+            + (self.inputs.capacity() + self.params.capacity()) * 4
+            + self.param_init.capacity() * 8
+            + self.consts.capacity() * std::mem::size_of::<(u32, f64)>()
+    }
+
+    fn name(&self, index: u32) -> NodeName {
+        NodeName {
+            index,
+            label: self.labels.get(&index).map(|l| l.to_string()),
+        }
+    }
+
+    fn check(&self, node: NodeId) -> Result<usize> {
+        check_node(self.graph, self.nodes, node)
+    }
+
+    fn check_workspace(&self, ws: &Workspace) -> Result<()> {
+        if ws.nodes != self.nodes {
+            return Err(Error::WorkspaceMismatch {
+                workspace_nodes: ws.nodes,
+                workspace_lanes: ws.lanes,
+                tape_nodes: self.nodes,
+            });
+        }
+        Ok(())
+    }
+
+    /// A workspace for one association per pass.
+    pub fn workspace(&self) -> Workspace {
+        self.new_workspace(1)
+    }
+
+    /// A workspace for `lanes` associations per pass.
+    ///
+    /// # Errors
+    /// [`Error::NoLanes`] if `lanes` is 0.
+    ///
+    /// # Complexity
+    /// Allocates `2 * 8 * nodes * lanes` bytes.
+    pub fn workspace_with_lanes(&self, lanes: usize) -> Result<Workspace> {
+        if lanes == 0 {
+            return Err(Error::NoLanes);
+        }
+        Ok(self.new_workspace(lanes))
+    }
+
+    fn new_workspace(&self, lanes: usize) -> Workspace {
+        let mut ws = Workspace {
+            nodes: self.nodes,
+            lanes,
+            values: vec![0.0; self.nodes * lanes],
+            adjoints: vec![0.0; self.nodes * lanes],
+            anomaly: false,
+        };
+        for &(node, value) in &self.consts {
+            lane_slice_mut(&mut ws.values, node, lanes).fill(value);
+        }
+        for (&node, &value) in self.params.iter().zip(&self.param_init) {
+            lane_slice_mut(&mut ws.values, node, lanes).fill(value);
+        }
+        ws
+    }
+
+    /// Sets every parameter's value (in slot order) for the following passes.
+    ///
+    /// # Errors
+    /// [`Error::ParamCount`] if `params` does not have one value per parameter;
+    /// [`Error::WorkspaceMismatch`] for a workspace of another tape.
+    pub fn set_params(&self, ws: &mut Workspace, params: &[f64]) -> Result<()> {
+        self.check_workspace(ws)?;
+        if params.len() != self.params.len() {
+            return Err(Error::ParamCount {
+                expected: self.params.len(),
+                got: params.len(),
+            });
+        }
+        let lanes = ws.lanes;
+        for (&node, &value) in self.params.iter().zip(params) {
+            lane_slice_mut(&mut ws.values, node, lanes).fill(value);
+        }
+        Ok(())
+    }
+
+    /// The current parameter values of a workspace, in slot order.
+    pub fn params(&self, ws: &Workspace) -> Vec<f64> {
+        self.params
+            .iter()
+            .map(|&node| ws.values[node as usize * ws.lanes])
+            .collect()
+    }
+
+    /// The forward pass: sets the inputs and computes every node's value.
+    ///
+    /// `inputs` holds `lanes` associations one after the other, each with one value per input
+    /// leaf in slot order: `inputs[lane * input_count + slot]`.
+    ///
+    /// # Errors
+    /// [`Error::InputCount`] for the wrong number of values; [`Error::WorkspaceMismatch`];
+    /// in anomaly mode, [`Error::Anomaly`] naming the first node whose value is not finite.
+    ///
+    /// # Complexity
+    /// O(lanes * (nodes + edges)), no allocation.
+    pub fn forward(&self, ws: &mut Workspace, inputs: &[f64]) -> Result<()> {
+        self.check_workspace(ws)?;
+        let lanes = ws.lanes;
+        let n_inputs = self.inputs.len();
+        if inputs.len() != n_inputs * lanes {
+            return Err(Error::InputCount {
+                expected: n_inputs * lanes,
+                inputs: n_inputs,
+                lanes,
+                got: inputs.len(),
+            });
+        }
+        for (slot, &node) in self.inputs.iter().enumerate() {
+            let dst = lane_slice_mut(&mut ws.values, node, lanes);
+            for (lane, v) in dst.iter_mut().enumerate() {
+                *v = inputs[lane * n_inputs + slot];
+            }
+        }
+        if ws.anomaly {
+            for instr in &self.instrs {
+                self.forward_one(instr, &mut ws.values, lanes);
+                let out = instr.out();
+                if let Some(&value) = lane_slice(&ws.values, out, lanes)
+                    .iter()
+                    .find(|v| !v.is_finite())
+                {
+                    return Err(self.anomaly("forward", instr, value, &ws.values, lanes));
+                }
+            }
+        } else {
+            for instr in &self.instrs {
+                self.forward_one(instr, &mut ws.values, lanes);
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn forward_one(&self, instr: &Instr, values: &mut [f64], lanes: usize) {
+        let (below, rest) = values.split_at_mut(instr.out() as usize * lanes);
+        let y = &mut rest[..lanes];
+        match *instr {
+            Instr::Unary { op, a, .. } => {
+                let x = lane_slice(below, a, lanes);
+                for (y, &x) in y.iter_mut().zip(x) {
+                    *y = op.value(x);
+                }
+            }
+            Instr::Binary { op, a, b, .. } => {
+                let (a, b) = (lane_slice(below, a, lanes), lane_slice(below, b, lanes));
+                for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                    *y = op.value(a, b);
+                }
+            }
+            Instr::Sum { start, len, .. } => {
+                y.fill(0.0);
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    for (y, &a) in y.iter_mut().zip(lane_slice(below, a, lanes)) {
+                        *y += a;
+                    }
+                }
+            }
+            Instr::Dot { start, len, .. } => {
+                y.fill(0.0);
+                for pair in self.args[start as usize..(start + len) as usize].chunks_exact(2) {
+                    let (a, b) = (lane_slice(below, pair[0], lanes), lane_slice(below, pair[1], lanes));
+                    for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                        *y += Binary::Mul.value(a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward pass: the gradient of `output` (summed over lanes: each lane's adjoint is
+    /// seeded with 1) with respect to every node, by one reverse sweep. Read the result with
+    /// [`Tape::gradient`], [`Tape::adjoints`] or [`Tape::gradients`].
+    ///
+    /// Run it after [`Tape::forward`]; running it twice gives the same adjoints.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`] for an output not in the graph;
+    /// [`Error::WorkspaceMismatch`]; in anomaly mode, [`Error::Anomaly`].
+    pub fn backward(&self, ws: &mut Workspace, output: impl Into<NodeId>) -> Result<()> {
+        self.backward_seeded(ws, output, 1.0)
+    }
+
+    /// [`Tape::backward`] with every lane's output adjoint seeded with `seed` instead of 1 (for
+    /// instance `1/T` for a mean over associations).
+    ///
+    /// # Errors
+    /// As [`Tape::backward`].
+    pub fn backward_seeded(
+        &self,
+        ws: &mut Workspace,
+        output: impl Into<NodeId>,
+        seed: f64,
+    ) -> Result<()> {
+        self.check_workspace(ws)?;
+        let output = self.check(output.into())? as u32;
+        let lanes = ws.lanes;
+        ws.adjoints.fill(0.0);
+        lane_slice_mut(&mut ws.adjoints, output, lanes).fill(seed);
+        // Nodes created after the output cannot influence it: start at its instruction.
+        let end = self.instrs.partition_point(|i| i.out() <= output);
+        for instr in self.instrs[..end].iter().rev() {
+            if ws.anomaly {
+                let g = lane_slice(&ws.adjoints, instr.out(), lanes);
+                if let Some(&value) = g.iter().find(|v| !v.is_finite()) {
+                    return Err(self.anomaly("backward", instr, value, &ws.values, lanes));
+                }
+            }
+            self.backward_one(instr, &ws.values, &mut ws.adjoints, lanes);
+        }
+        Ok(())
+    }
+
+    /// The chain rule for one instruction: operand adjoint += output adjoint * local partial.
+    #[inline(always)]
+    fn backward_one(&self, instr: &Instr, values: &[f64], adjoints: &mut [f64], lanes: usize) {
+        let out = instr.out();
+        let (below, rest) = adjoints.split_at_mut(out as usize * lanes);
+        let g = &rest[..lanes];
+        let y = lane_slice(values, out, lanes);
+        match *instr {
+            Instr::Unary { op, a, .. } => {
+                let x = lane_slice(values, a, lanes);
+                let ga = lane_slice_mut(below, a, lanes);
+                for (((ga, &g), &x), &y) in ga.iter_mut().zip(g).zip(x).zip(y) {
+                    *ga += g * op.derivative(x, y);
+                }
+            }
+            Instr::Binary { op, a, b, .. } => {
+                let (xa, xb) = (lane_slice(values, a, lanes), lane_slice(values, b, lanes));
+                for lane in 0..lanes {
+                    let [da, db] = op.partials(xa[lane], xb[lane], y[lane]);
+                    // a and b may be the same node (x * x): two separate accumulations.
+                    below[a as usize * lanes + lane] += g[lane] * da;
+                    below[b as usize * lanes + lane] += g[lane] * db;
+                }
+            }
+            Instr::Sum { start, len, .. } => {
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    for (ga, &g) in lane_slice_mut(below, a, lanes).iter_mut().zip(g) {
+                        *ga += g; // d sum / d a_i = 1
+                    }
+                }
+            }
+            Instr::Dot { start, len, .. } => {
+                for pair in self.args[start as usize..(start + len) as usize].chunks_exact(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    for lane in 0..lanes {
+                        let (xa, xb) = (values[a as usize * lanes + lane], values[b as usize * lanes + lane]);
+                        let [da, db] = Binary::Mul.partials(xa, xb, xa * xb);
+                        below[a as usize * lanes + lane] += g[lane] * da;
+                        below[b as usize * lanes + lane] += g[lane] * db;
+                    }
+                }
+            }
+        }
+    }
+
+    fn anomaly(&self, pass: &'static str, instr: &Instr, value: f64, values: &[f64], lanes: usize) -> Error {
+        let (op, operands): (Op, Vec<u32>) = match *instr {
+            Instr::Unary { op, a, .. } => (Op::Unary(op), vec![a]),
+            Instr::Binary { op, a, b, .. } => (Op::Binary(op), vec![a, b]),
+            Instr::Sum { start, len, .. } => (Op::Sum, self.args[start as usize..(start + len) as usize].to_vec()),
+            Instr::Dot { start, len, .. } => (Op::Dot, self.args[start as usize..(start + len) as usize].to_vec()),
+        };
+        Error::Anomaly {
+            pass,
+            node: self.name(instr.out()),
+            op: op.to_string(),
+            value,
+            operands: operands.iter().map(|&a| values[a as usize * lanes]).collect(),
+        }
+    }
+
+    /// The value of `node` in the first lane of the last forward pass.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    pub fn value(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
+        Ok(self.values(ws, node)?[0])
+    }
+
+    /// The values of `node` in every lane of the last forward pass.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    pub fn values<'w>(&self, ws: &'w Workspace, node: impl Into<NodeId>) -> Result<&'w [f64]> {
+        self.check_workspace(ws)?;
+        let index = self.check(node.into())? as u32;
+        Ok(lane_slice(&ws.values, index, ws.lanes))
+    }
+
+    /// The adjoints `d output / d node` of `node` in every lane of the last backward pass.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    pub fn adjoints<'w>(&self, ws: &'w Workspace, node: impl Into<NodeId>) -> Result<&'w [f64]> {
+        self.check_workspace(ws)?;
+        let index = self.check(node.into())? as u32;
+        Ok(lane_slice(&ws.adjoints, index, ws.lanes))
+    }
+
+    /// `d output / d node` of the last backward pass, summed over lanes.
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    pub fn gradient(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
+        Ok(self.adjoints(ws, node)?.iter().sum())
+    }
+
+    /// Adds the last backward pass's gradient with respect to each parameter (summed over lanes)
+    /// to `acc[slot]`: the explicit accumulation over associations.
+    ///
+    /// # Errors
+    /// [`Error::ParamCount`] if `acc` does not have one entry per parameter;
+    /// [`Error::WorkspaceMismatch`].
+    pub fn accumulate_param_gradients(&self, ws: &Workspace, acc: &mut [f64]) -> Result<()> {
+        self.check_workspace(ws)?;
+        if acc.len() != self.params.len() {
+            return Err(Error::ParamCount {
+                expected: self.params.len(),
+                got: acc.len(),
+            });
+        }
+        for (acc, &node) in acc.iter_mut().zip(&self.params) {
+            *acc += lane_slice(&ws.adjoints, node, ws.lanes).iter().sum::<f64>();
+        }
+        Ok(())
+    }
+
+    /// The last backward pass's gradient with respect to every node (summed over lanes), as a
+    /// value of its own.
+    ///
+    /// # Errors
+    /// [`Error::WorkspaceMismatch`].
+    pub fn gradients_of(&self, ws: &Workspace) -> Result<Gradients> {
+        self.check_workspace(ws)?;
+        let by_node = ws
+            .adjoints
+            .chunks_exact(ws.lanes)
+            .map(|lanes| lanes.iter().sum())
+            .collect();
+        Ok(Gradients {
+            graph: self.graph,
+            by_node,
+        })
+    }
+
+    /// One association, start to end: a fresh workspace with the graph's parameter values, a
+    /// forward pass on `inputs`, a backward pass from `output`, the gradients.
+    ///
+    /// # Errors
+    /// As [`Tape::forward`] and [`Tape::backward`].
+    pub fn gradients(&self, inputs: &[f64], output: impl Into<NodeId>) -> Result<Gradients> {
+        let mut ws = self.workspace();
+        self.forward(&mut ws, inputs)?;
+        self.backward(&mut ws, output)?;
+        self.gradients_of(&ws)
+    }
+
+    /// One association's forward pass with the graph's parameter values: the value of `output`.
+    ///
+    /// # Errors
+    /// As [`Tape::forward`].
+    pub fn evaluate(&self, inputs: &[f64], output: impl Into<NodeId>) -> Result<f64> {
+        let mut ws = self.workspace();
+        self.forward(&mut ws, inputs)?;
+        self.value(&ws, output)
+    }
+}
+
+#[inline(always)]
+fn lane_slice(buf: &[f64], node: u32, lanes: usize) -> &[f64] {
+    let start = node as usize * lanes;
+    &buf[start..start + lanes]
+}
+
+#[inline(always)]
+fn lane_slice_mut(buf: &mut [f64], node: u32, lanes: usize) -> &mut [f64] {
+    let start = node as usize * lanes;
+    &mut buf[start..start + lanes]
+}
