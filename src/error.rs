@@ -62,7 +62,9 @@ pub enum Error {
         value: f64,
     },
     /// The wrong number of input values for a forward pass.
-    #[error("expected {expected} input values ({inputs} inputs x {lanes} associations), got {got}")]
+    #[error(
+        "expected {expected} input values ({inputs} inputs x {lanes} associations), got {got}"
+    )]
     InputCount {
         /// `inputs * lanes`.
         expected: usize,
@@ -88,12 +90,10 @@ pub enum Error {
         node: NodeName,
     },
     /// A workspace was used with a tape it was not made for.
-    #[error("the workspace was made for a tape of {workspace_nodes} nodes x {workspace_lanes} associations, this tape has {tape_nodes} nodes")]
+    #[error("the workspace was made for another tape (of {workspace_nodes} nodes; this one has {tape_nodes}): make one with this tape's `workspace()`")]
     WorkspaceMismatch {
         /// Nodes of the tape the workspace was made for.
         workspace_nodes: usize,
-        /// Lanes (associations at once) of the workspace.
-        workspace_lanes: usize,
         /// Nodes of this tape.
         tape_nodes: usize,
     },

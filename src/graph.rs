@@ -54,12 +54,12 @@ pub enum NodeKind {
     /// A value supplied per association; `slot` is its position among the graph's inputs.
     Input {
         /// Position among the inputs, in creation order.
-        slot: usize,
+        slot: u32,
     },
     /// A trainable parameter (a weight); `slot` is its position among the graph's parameters.
     Param {
         /// Position among the parameters, in creation order.
-        slot: usize,
+        slot: u32,
         /// The value it was created with.
         value: f64,
     },
@@ -197,10 +197,6 @@ impl Graph {
         self.inner.borrow().dag.edge_count()
     }
 
-    pub(crate) fn inner(&self) -> std::cell::Ref<'_, Inner> {
-        self.inner.borrow()
-    }
-
     fn expr(&self, index: u32) -> Expr<'_> {
         Expr::new(self, NodeId::new(self.id, index))
     }
@@ -218,7 +214,7 @@ impl Graph {
     /// A new input leaf: a value supplied per association, in creation order among inputs.
     /// An empty label means none.
     pub fn input(&self, label: &str) -> Expr<'_> {
-        let slot = self.inner.borrow().inputs.len();
+        let slot = self.inner.borrow().inputs.len() as u32;
         let e = self.labelled(NodeKind::Input { slot }, label);
         self.inner.borrow_mut().inputs.push(e.id().index);
         e
@@ -227,12 +223,15 @@ impl Graph {
     /// A new trainable parameter with an initial value. A non-finite value is reported by
     /// [`Graph::compile`] as [`Error::NonFiniteConstant`].
     pub fn param(&self, label: &str, value: f64) -> Expr<'_> {
-        let slot = self.inner.borrow().params.len();
+        let slot = self.inner.borrow().params.len() as u32;
         let e = self.labelled(NodeKind::Param { slot, value }, label);
         let mut inner = self.inner.borrow_mut();
         inner.params.push(e.id().index);
         if !value.is_finite() {
-            let what = format!("the initial value of parameter {}", inner.name(e.id().index));
+            let what = format!(
+                "the initial value of parameter {}",
+                inner.name(e.id().index)
+            );
             inner.defer(Error::NonFiniteConstant { what, value });
         }
         e
@@ -271,7 +270,12 @@ impl Graph {
     /// [`Error::ForeignNode`] or [`Error::UnknownNode`] for a node not in this graph.
     pub fn label(&self, node: NodeId) -> Result<Option<String>> {
         let index = self.check(node)?;
-        Ok(self.inner.borrow().labels.get(&index).map(|l| l.to_string()))
+        Ok(self
+            .inner
+            .borrow()
+            .labels
+            .get(&index)
+            .map(|l| l.to_string()))
     }
 
     /// What the node is.
@@ -443,12 +447,14 @@ impl Graph {
     /// one); `None` if petgraph finds a cycle, which building cannot create.
     pub fn petgraph_toposort(&self) -> Option<Vec<NodeId>> {
         let inner = self.inner.borrow();
-        petgraph::algo::toposort(&inner.dag, None).ok().map(|order| {
-            order
-                .into_iter()
-                .map(|n| NodeId::new(self.id, n.index() as u32))
-                .collect()
-        })
+        petgraph::algo::toposort(&inner.dag, None)
+            .ok()
+            .map(|order| {
+                order
+                    .into_iter()
+                    .map(|n| NodeId::new(self.id, n.index() as u32))
+                    .collect()
+            })
     }
 }
 

@@ -20,12 +20,17 @@
 //! - [`graph`]: the DAG (held in `petgraph`), node handles, validation.
 //! - [`expr`]: operator overloading on node handles.
 //! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
+//! - [`gradcheck`]: central finite differences through forward passes only.
+//! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
 //! - [`error`]: the one public error type.
 
 pub mod error;
 pub mod expr;
+pub mod gradcheck;
 pub mod graph;
 pub mod op;
+#[cfg(feature = "strategies")]
+pub mod strategies;
 pub mod tape;
 
 pub use error::{Error, NodeName, Result};
@@ -33,3 +38,8 @@ pub use expr::Expr;
 pub use graph::{Graph, NodeId, NodeKind};
 pub use op::{Arity, Binary, Op, Scalar, Unary};
 pub use tape::{Gradients, Tape, Workspace};
+
+/// The README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

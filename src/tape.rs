@@ -11,21 +11,41 @@
 //! lanes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, NodeName, Result};
 use crate::expr::Expr;
 use crate::graph::{Inner, NodeId, NodeKind};
 use crate::op::{Binary, Op, Unary};
 
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
 /// One instruction: an op node with its output slot and operand slots (node indices).
 #[derive(Clone, Copy, Debug)]
 enum Instr {
-    Unary { op: Unary, out: u32, a: u32 },
-    Binary { op: Binary, out: u32, a: u32, b: u32 },
+    Unary {
+        op: Unary,
+        out: u32,
+        a: u32,
+    },
+    Binary {
+        op: Binary,
+        out: u32,
+        a: u32,
+        b: u32,
+    },
     /// Operands are `args[start..start + len]`.
-    Sum { out: u32, start: u32, len: u32 },
+    Sum {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
     /// Operand pairs are `args[start..start + len]`, `len` even.
-    Dot { out: u32, start: u32, len: u32 },
+    Dot {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
 }
 
 impl Instr {
@@ -66,6 +86,8 @@ impl Instr {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Tape {
+    /// Distinct for every compilation; a workspace remembers the tape it was made for.
+    id: u64,
     graph: u32,
     nodes: usize,
     instrs: Vec<Instr>,
@@ -83,6 +105,7 @@ pub struct Tape {
 /// constants and the parameters' initial values.
 #[derive(Clone, Debug)]
 pub struct Workspace {
+    tape: u64,
     nodes: usize,
     lanes: usize,
     values: Vec<f64>,
@@ -169,7 +192,7 @@ impl Tape {
             let out = index as u32;
             match *kind {
                 NodeKind::Input { .. } => {}
-                NodeKind::Param { slot, value } => param_init[slot] = value,
+                NodeKind::Param { slot, value } => param_init[slot as usize] = value,
                 NodeKind::Const(value) => consts.push((out, value)),
                 NodeKind::Op(op) => {
                     inner.operands(out, &mut operands);
@@ -200,6 +223,7 @@ impl Tape {
             }
         }
         Tape {
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             graph,
             nodes,
             instrs,
@@ -237,6 +261,14 @@ impl Tape {
         &self.param_init
     }
 
+    /// The input nodes, in slot order.
+    pub fn input_nodes(&self) -> Vec<NodeId> {
+        self.inputs
+            .iter()
+            .map(|&i| NodeId::new(self.graph, i))
+            .collect()
+    }
+
     /// The parameter nodes, in slot order.
     pub fn param_nodes(&self) -> Vec<NodeId> {
         self.params
@@ -266,10 +298,9 @@ impl Tape {
     }
 
     fn check_workspace(&self, ws: &Workspace) -> Result<()> {
-        if ws.nodes != self.nodes {
+        if ws.tape != self.id {
             return Err(Error::WorkspaceMismatch {
                 workspace_nodes: ws.nodes,
-                workspace_lanes: ws.lanes,
                 tape_nodes: self.nodes,
             });
         }
@@ -297,6 +328,7 @@ impl Tape {
 
     fn new_workspace(&self, lanes: usize) -> Workspace {
         let mut ws = Workspace {
+            tape: self.id,
             nodes: self.nodes,
             lanes,
             values: vec![0.0; self.nodes * lanes],
@@ -416,7 +448,10 @@ impl Tape {
             Instr::Dot { start, len, .. } => {
                 y.fill(0.0);
                 for pair in self.args[start as usize..(start + len) as usize].chunks_exact(2) {
-                    let (a, b) = (lane_slice(below, pair[0], lanes), lane_slice(below, pair[1], lanes));
+                    let (a, b) = (
+                        lane_slice(below, pair[0], lanes),
+                        lane_slice(below, pair[1], lanes),
+                    );
                     for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
                         *y += Binary::Mul.value(a, b);
                     }
@@ -503,7 +538,10 @@ impl Tape {
                 for pair in self.args[start as usize..(start + len) as usize].chunks_exact(2) {
                     let (a, b) = (pair[0], pair[1]);
                     for lane in 0..lanes {
-                        let (xa, xb) = (values[a as usize * lanes + lane], values[b as usize * lanes + lane]);
+                        let (xa, xb) = (
+                            values[a as usize * lanes + lane],
+                            values[b as usize * lanes + lane],
+                        );
                         let [da, db] = Binary::Mul.partials(xa, xb, xa * xb);
                         below[a as usize * lanes + lane] += g[lane] * da;
                         below[b as usize * lanes + lane] += g[lane] * db;
@@ -513,19 +551,35 @@ impl Tape {
         }
     }
 
-    fn anomaly(&self, pass: &'static str, instr: &Instr, value: f64, values: &[f64], lanes: usize) -> Error {
+    fn anomaly(
+        &self,
+        pass: &'static str,
+        instr: &Instr,
+        value: f64,
+        values: &[f64],
+        lanes: usize,
+    ) -> Error {
         let (op, operands): (Op, Vec<u32>) = match *instr {
             Instr::Unary { op, a, .. } => (Op::Unary(op), vec![a]),
             Instr::Binary { op, a, b, .. } => (Op::Binary(op), vec![a, b]),
-            Instr::Sum { start, len, .. } => (Op::Sum, self.args[start as usize..(start + len) as usize].to_vec()),
-            Instr::Dot { start, len, .. } => (Op::Dot, self.args[start as usize..(start + len) as usize].to_vec()),
+            Instr::Sum { start, len, .. } => (
+                Op::Sum,
+                self.args[start as usize..(start + len) as usize].to_vec(),
+            ),
+            Instr::Dot { start, len, .. } => (
+                Op::Dot,
+                self.args[start as usize..(start + len) as usize].to_vec(),
+            ),
         };
         Error::Anomaly {
             pass,
             node: self.name(instr.out()),
             op: op.to_string(),
             value,
-            operands: operands.iter().map(|&a| values[a as usize * lanes]).collect(),
+            operands: operands
+                .iter()
+                .map(|&a| values[a as usize * lanes])
+                .collect(),
         }
     }
 

@@ -1,0 +1,319 @@
+//! Public `proptest` strategies for random graphs, to reuse in your own property tests
+//! (cargo feature `strategies`, on by default).
+//!
+//! Strategies produce plain descriptions ([`DagSpec`]) that build into a [`Graph`]; they are
+//! bounded: leaf values are finite and small, and ops are only applied where their result stays
+//! within a known bound and away from their singularities (`ln` and `/` of values >= 0.1), so
+//! that finite differences are meaningful on every generated case.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+use crate::graph::{Graph, NodeId};
+use crate::op::{Binary, Op, Unary};
+
+/// A leaf of a [`DagSpec`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LeafSpec {
+    /// An input leaf, with the value the test should feed it.
+    Input(f64),
+    /// A trainable parameter with its initial value.
+    Param(f64),
+    /// A constant.
+    Const(f64),
+}
+
+/// A random DAG as plain data: leaves first, then ops whose operands index earlier nodes
+/// (leaves are nodes `0..leaves.len()`, op `k` is node `leaves.len() + k`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DagSpec {
+    /// The leaves, in creation order.
+    pub leaves: Vec<LeafSpec>,
+    /// The ops, in creation order, with their operands' node indices.
+    pub ops: Vec<(Op, Vec<usize>)>,
+}
+
+impl DagSpec {
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.leaves.len() + self.ops.len()
+    }
+
+    /// Whether the spec has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Builds the DAG into `graph`; returns every node's id, in spec order.
+    ///
+    /// # Errors
+    /// Those of [`Graph::try_op`] (none for a spec produced by [`dag`]).
+    pub fn build(&self, graph: &Graph) -> crate::Result<Vec<NodeId>> {
+        let mut ids = Vec::with_capacity(self.len());
+        for (k, leaf) in self.leaves.iter().enumerate() {
+            let e = match *leaf {
+                LeafSpec::Input(_) => graph.input(&format!("x{k}")),
+                LeafSpec::Param(v) => graph.param(&format!("p{k}"), v),
+                LeafSpec::Const(v) => graph.constant(v),
+            };
+            ids.push(e.id());
+        }
+        for (op, operands) in &self.ops {
+            let operands: Vec<NodeId> = operands.iter().map(|&i| ids[i]).collect();
+            ids.push(graph.try_op(*op, &operands)?);
+        }
+        Ok(ids)
+    }
+
+    /// The values to feed the input leaves, in slot order.
+    pub fn input_values(&self) -> Vec<f64> {
+        self.leaves
+            .iter()
+            .filter_map(|l| match l {
+                LeafSpec::Input(v) => Some(*v),
+                LeafSpec::Param(_) | LeafSpec::Const(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// What is known of a node's value: `|v| <= bound`, and `v >= positive` when `positive > 0`.
+#[derive(Clone, Copy)]
+struct Range {
+    bound: f64,
+    positive: f64,
+}
+
+/// Largest value bound an op may produce; keeps products and exponentials finite and keeps
+/// finite differences well conditioned.
+const MAX_BOUND: f64 = 50.0;
+/// Smallest value `ln`, `/` and negative powers may take as operand.
+const MIN_POSITIVE: f64 = 0.1;
+
+fn pick(choice: u32, len: usize) -> usize {
+    // Half of the picks among the 4 most recent nodes (depth), half anywhere (skip connections).
+    let recent = 4.min(len);
+    if choice % 2 == 0 {
+        len - 1 - (choice as usize / 2) % recent
+    } else {
+        (choice as usize / 2) % len
+    }
+}
+
+/// Turns raw random choices into a DAG, applying each op only where it keeps values bounded.
+fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks: bool) -> DagSpec {
+    let mut ranges: Vec<Range> = Vec::new();
+    let leaves: Vec<LeafSpec> = leaves
+        .into_iter()
+        .map(|(kind, v)| {
+            let leaf = match kind % 3 {
+                0 => LeafSpec::Input(v),
+                1 => LeafSpec::Param(v),
+                _ => LeafSpec::Const(v),
+            };
+            let positive = if matches!(leaf, LeafSpec::Const(_)) && v >= MIN_POSITIVE {
+                v
+            } else {
+                0.0
+            };
+            ranges.push(Range {
+                bound: v.abs(),
+                positive,
+            });
+            leaf
+        })
+        .collect();
+    let mut ops = Vec::with_capacity(choices.len());
+    for (kind, c1, c2, c3) in choices {
+        let len = ranges.len();
+        let a = pick(c1, len);
+        // One op in eight reuses `a` as its second operand: x * x, x + x, x - x.
+        let b = if c2 % 8 == 0 { a } else { pick(c2, len) };
+        let (ra, rb) = (ranges[a], ranges[b]);
+        let squash = (
+            Op::Unary(Unary::Tanh),
+            vec![a],
+            Range {
+                bound: 1.0,
+                positive: 0.0,
+            },
+        );
+        let candidate = match kind % 16 {
+            0 | 1 => (
+                Op::Binary(Binary::Add),
+                vec![a, b],
+                Range {
+                    bound: ra.bound + rb.bound,
+                    positive: if ra.positive > 0.0 && rb.positive > 0.0 {
+                        ra.positive + rb.positive
+                    } else {
+                        0.0
+                    },
+                },
+            ),
+            2 => (
+                Op::Binary(Binary::Sub),
+                vec![a, b],
+                Range {
+                    bound: ra.bound + rb.bound,
+                    positive: 0.0,
+                },
+            ),
+            3 | 4 => (
+                Op::Binary(Binary::Mul),
+                vec![a, b],
+                Range {
+                    bound: ra.bound * rb.bound,
+                    positive: ra.positive * rb.positive,
+                },
+            ),
+            5 if rb.positive >= MIN_POSITIVE => (
+                Op::Binary(Binary::Div),
+                vec![a, b],
+                Range {
+                    bound: ra.bound / rb.positive,
+                    positive: 0.0,
+                },
+            ),
+            6 => (
+                Op::Unary(Unary::Sigmoid),
+                vec![a],
+                Range {
+                    bound: 1.0,
+                    positive: 1.0 / (1.0 + ra.bound.exp()),
+                },
+            ),
+            7 => squash.clone(),
+            8 => (
+                Op::Unary(Unary::Exp),
+                vec![a],
+                Range {
+                    bound: ra.bound.exp(),
+                    positive: (-ra.bound).exp(),
+                },
+            ),
+            9 if ra.positive >= MIN_POSITIVE => (
+                Op::Unary(Unary::Ln),
+                vec![a],
+                Range {
+                    bound: ra.bound.ln().abs().max(ra.positive.ln().abs()),
+                    positive: 0.0,
+                },
+            ),
+            10 => (
+                Op::Unary(Unary::Neg),
+                vec![a],
+                Range {
+                    bound: ra.bound,
+                    positive: 0.0,
+                },
+            ),
+            11 => (Op::Unary(Unary::Identity), vec![a], ra),
+            12 => {
+                let exponent = [2.0, 3.0, 0.5, -1.0][c3 as usize % 4];
+                if exponent > 1.0 || ra.positive >= MIN_POSITIVE {
+                    let bound = if exponent > 0.0 {
+                        ra.bound.powf(exponent)
+                    } else {
+                        1.0 / ra.positive
+                    };
+                    (
+                        Op::Unary(Unary::Powf { exponent }),
+                        vec![a],
+                        Range {
+                            bound,
+                            positive: 0.0,
+                        },
+                    )
+                } else {
+                    squash.clone()
+                }
+            }
+            13 => {
+                let n = 1 + c3 as usize % 5;
+                let terms: Vec<usize> = (0..n)
+                    .map(|k| pick(c1.wrapping_add(k as u32 * 7919), len))
+                    .collect();
+                let bound = terms.iter().map(|&t| ranges[t].bound).sum();
+                (
+                    Op::Sum,
+                    terms,
+                    Range {
+                        bound,
+                        positive: 0.0,
+                    },
+                )
+            }
+            14 => {
+                let n = 1 + c3 as usize % 4;
+                let mut terms = Vec::with_capacity(2 * n);
+                let mut bound = 0.0;
+                for k in 0..n as u32 {
+                    let (p, q) = (
+                        pick(c1.wrapping_add(k * 7919), len),
+                        pick(c2.wrapping_add(k * 104_729), len),
+                    );
+                    bound += ranges[p].bound * ranges[q].bound;
+                    terms.extend([p, q]);
+                }
+                (
+                    Op::Dot,
+                    terms,
+                    Range {
+                        bound,
+                        positive: 0.0,
+                    },
+                )
+            }
+            15 if kinks => {
+                if c3 % 2 == 0 {
+                    (
+                        Op::Unary(Unary::Relu),
+                        vec![a],
+                        Range {
+                            bound: ra.bound,
+                            positive: 0.0,
+                        },
+                    )
+                } else {
+                    (
+                        Op::Unary(Unary::LeakyRelu { slope: 0.01 }),
+                        vec![a],
+                        Range {
+                            bound: ra.bound,
+                            positive: 0.0,
+                        },
+                    )
+                }
+            }
+            _ => squash.clone(),
+        };
+        let (op, operands, range) =
+            if candidate.2.bound.is_finite() && candidate.2.bound <= MAX_BOUND {
+                candidate
+            } else {
+                squash
+            };
+        ops.push((op, operands));
+        ranges.push(range);
+    }
+    DagSpec { leaves, ops }
+}
+
+/// Random DAGs of `nodes` nodes in all (at least 2): 1 to 8 leaves (inputs, parameters,
+/// constants with values in `[-2, 2]`) then ops drawn from every op kind, with fan-out, shared
+/// parameters, `x * x` and skip connections. With `kinks`, ReLU and leaky ReLU appear too (test
+/// code must then keep their inputs away from 0 before comparing with finite differences).
+pub fn dag(nodes: std::ops::RangeInclusive<usize>, kinks: bool) -> impl Strategy<Value = DagSpec> {
+    let (lo, hi) = (*nodes.start().max(&2), *nodes.end().max(&2));
+    (lo..=hi).prop_flat_map(move |n| {
+        let n_leaves = 1..=(n - 1).clamp(1, 8);
+        n_leaves.prop_flat_map(move |l| {
+            (
+                vec((any::<u8>(), -2.0f64..2.0), l),
+                vec(any::<(u8, u32, u32, u32)>(), n - l),
+            )
+                .prop_map(move |(leaves, choices)| from_choices(leaves, choices, kinks))
+        })
+    })
+}

@@ -1,0 +1,172 @@
+//! Bad input to the engine gives a typed error that names the culprit, never a panic.
+
+use backprop::{Binary, Error, Graph, Op, Unary};
+
+#[test]
+fn node_from_another_graph_is_reported_by_try_op() {
+    let g1 = Graph::new();
+    let g2 = Graph::new();
+    let a = g1.input("a");
+    let b = g2.input("b");
+    let err = g1
+        .try_op(Op::Binary(Binary::Add), &[a.id(), b.id()])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ForeignNode { node_graph, graph, .. } if node_graph == g2.id() && graph == g1.id())
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "node 0 belongs to graph #{}, not to graph #{}",
+            g2.id(),
+            g1.id()
+        )
+    );
+}
+
+#[test]
+fn node_from_another_graph_in_an_operator_is_reported_at_compile() {
+    let g1 = Graph::new();
+    let g2 = Graph::new();
+    let a = g1.input("a");
+    let b = g2.input("b");
+    let _ = a * b;
+    assert!(matches!(
+        g1.compile().unwrap_err(),
+        Error::ForeignNode { .. }
+    ));
+}
+
+#[test]
+fn foreign_node_in_gradients_and_tape_queries_is_reported() {
+    let g1 = Graph::new();
+    let g2 = Graph::new();
+    let x = g1.input("x");
+    let y = x.sigmoid();
+    let other = g2.input("z");
+    let tape = g1.compile().unwrap();
+    let grads = tape.gradients(&[0.0], y).unwrap();
+    assert!(matches!(grads.wrt(other), Err(Error::ForeignNode { .. })));
+    let mut ws = tape.workspace();
+    assert!(matches!(
+        tape.backward(&mut ws, other),
+        Err(Error::ForeignNode { .. })
+    ));
+    assert!(matches!(
+        g1.kind(other.id()),
+        Err(Error::ForeignNode { .. })
+    ));
+}
+
+#[test]
+fn wrong_number_of_operands_names_the_op_and_counts() {
+    let g = Graph::new();
+    let a = g.input("a").id();
+    let err = g.try_op(Op::Binary(Binary::Mul), &[a]).unwrap_err();
+    assert_eq!(err.to_string(), "op mul: expected 2 operands, got 1");
+    let err = g.try_op(Op::Sum, &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "op sum: expected at least 1 operands, got 0"
+    );
+    let err = g.try_op(Op::Dot, &[a, a, a]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "op dot: expected a positive even number of operands, got 3"
+    );
+    // the operator form defers the same error to compile
+    let _ = g.sum(&[]);
+    assert_eq!(
+        g.compile().unwrap_err().to_string(),
+        "op sum: expected at least 1 operands, got 0"
+    );
+}
+
+#[test]
+fn non_finite_op_parameters_and_constants_are_rejected() {
+    let g = Graph::new();
+    let a = g.input("a").id();
+    let err = g
+        .try_op(Op::Unary(Unary::Powf { exponent: f64::NAN }), &[a])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the exponent of powf must be a finite number, got NaN"
+    );
+    let g = Graph::new();
+    let _ = g.param("w", f64::INFINITY);
+    assert_eq!(
+        g.compile().unwrap_err().to_string(),
+        "the initial value of parameter node 0 (w) must be a finite number, got inf"
+    );
+}
+
+#[test]
+fn wrong_number_of_input_values_says_what_was_expected() {
+    let g = Graph::new();
+    let (a, b) = (g.input("a"), g.input("b"));
+    let y = a + b;
+    let tape = g.compile().unwrap();
+    let err = tape.gradients(&[1.0], y).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expected 2 input values (2 inputs x 1 associations), got 1"
+    );
+    let mut ws = tape.workspace_with_lanes(3).unwrap();
+    let err = tape.forward(&mut ws, &[1.0; 4]).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InputCount {
+            expected: 6,
+            got: 4,
+            ..
+        }
+    ));
+    assert!(matches!(tape.workspace_with_lanes(0), Err(Error::NoLanes)));
+}
+
+#[test]
+fn wrong_number_of_parameters_and_a_workspace_of_another_tape() {
+    let g = Graph::new();
+    let w = g.param("w", 1.0);
+    let _ = w * w;
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    assert!(matches!(
+        tape.set_params(&mut ws, &[1.0, 2.0]),
+        Err(Error::ParamCount {
+            expected: 1,
+            got: 2
+        })
+    ));
+    let h = Graph::new();
+    let _ = h.input("x").sigmoid();
+    let other = h.compile().unwrap();
+    assert!(matches!(
+        other.forward(&mut ws, &[0.0]),
+        Err(Error::WorkspaceMismatch { .. })
+    ));
+}
+
+#[test]
+fn anomaly_mode_names_the_first_non_finite_node() {
+    let g = Graph::new();
+    let x = g.input("x");
+    let y = (x.ln() * 2.0).labelled("twice log x");
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    // off: NaN flows silently, like IEEE arithmetic
+    tape.forward(&mut ws, &[-1.0]).unwrap();
+    assert!(tape.value(&ws, y).unwrap().is_nan());
+    ws.set_anomaly_mode(true);
+    let err = tape.forward(&mut ws, &[-1.0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forward pass: node 1 = ln gave NaN from operands [-1.0]"
+    );
+    // backward: d/dx ln x at 0 is infinite; the forward value -inf is caught first
+    let err = tape.forward(&mut ws, &[0.0]).unwrap_err();
+    assert!(
+        matches!(err, Error::Anomaly { pass: "forward", value, .. } if value == f64::NEG_INFINITY)
+    );
+}

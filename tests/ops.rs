@@ -1,0 +1,140 @@
+//! Each op: value and local derivative at hand-derived points, through the graph and the reverse
+//! sweep, and against central finite differences.
+
+use backprop::gradcheck::{central_differences, STEP};
+use backprop::{Binary, Graph, Op, Unary};
+
+/// Builds `op(x_0, ..., x_{n-1})` on inputs, returns (value, gradient per operand).
+fn through_graph(op: Op, at: &[f64]) -> (f64, Vec<f64>) {
+    let g = Graph::new();
+    let xs: Vec<_> = (0..at.len())
+        .map(|k| g.input(&format!("x{k}")).id())
+        .collect();
+    let y = g.try_op(op, &xs).unwrap();
+    let tape = g.compile().unwrap();
+    let value = tape.evaluate(at, y).unwrap();
+    let grads = tape.gradients(at, y).unwrap();
+    (value, xs.iter().map(|&x| grads.wrt(x).unwrap()).collect())
+}
+
+/// Exact hand-derived cases are compared to 2 ulp-ish: the formulas are one or two roundings
+/// away from the closed form.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs()).max(1.0)
+}
+
+#[track_caller]
+fn check(op: Op, at: &[f64], value: f64, partials: &[f64]) {
+    let (v, d) = through_graph(op, at);
+    assert!(
+        close(v, value),
+        "{op} at {at:?}: value {v}, expected {value}"
+    );
+    for (k, (&got, &want)) in d.iter().zip(partials).enumerate() {
+        assert!(
+            close(got, want),
+            "{op} at {at:?}: d/dx{k} = {got}, expected {want}"
+        );
+    }
+}
+
+#[test]
+fn unary_ops_match_hand_derived_values_and_derivatives() {
+    let u = |op| Op::Unary(op);
+    check(u(Unary::Identity), &[5.0], 5.0, &[1.0]); // the tutorial's code returned x here
+    check(u(Unary::Neg), &[3.0], -3.0, &[-1.0]);
+    check(u(Unary::Exp), &[2f64.ln()], 2.0, &[2.0]); // (e^x)' = e^x
+    check(u(Unary::Ln), &[4.0], 4f64.ln(), &[0.25]); // 1/x
+    check(u(Unary::Sigmoid), &[0.0], 0.5, &[0.25]); // s(1-s) = 1/4
+    check(u(Unary::Sigmoid), &[3f64.ln()], 0.75, &[0.1875]); // 1/(1+1/3) = 3/4; 3/4*1/4
+    check(u(Unary::Tanh), &[0.0], 0.0, &[1.0]);
+    check(u(Unary::Tanh), &[2f64.ln()], 0.6, &[0.64]); // (2-1/2)/(2+1/2); 1 - 0.36
+    check(u(Unary::Relu), &[-2.0], 0.0, &[0.0]);
+    check(u(Unary::Relu), &[3.0], 3.0, &[1.0]);
+    check(u(Unary::Relu), &[0.0], 0.0, &[0.0]); // the subgradient chosen at the kink
+    check(u(Unary::LeakyRelu { slope: 0.1 }), &[-2.0], -0.2, &[0.1]);
+    check(u(Unary::LeakyRelu { slope: 0.1 }), &[3.0], 3.0, &[1.0]);
+    check(u(Unary::Powf { exponent: 3.0 }), &[2.0], 8.0, &[12.0]); // 3 x^2
+    check(u(Unary::Powf { exponent: 0.5 }), &[4.0], 2.0, &[0.25]); // 1/(2 sqrt x)
+    check(u(Unary::Powf { exponent: -1.0 }), &[2.0], 0.5, &[-0.25]); // -1/x^2
+    check(u(Unary::Step { low: 0.3 }), &[-1.0], 0.3, &[0.0]);
+    check(u(Unary::Step { low: 0.3 }), &[1.0], 1.0, &[0.0]);
+}
+
+#[test]
+fn binary_and_nary_ops_match_hand_derived_values_and_partials() {
+    let b = |op| Op::Binary(op);
+    check(b(Binary::Add), &[2.0, 3.0], 5.0, &[1.0, 1.0]);
+    check(b(Binary::Sub), &[2.0, 3.0], -1.0, &[1.0, -1.0]);
+    check(b(Binary::Mul), &[2.0, 3.0], 6.0, &[3.0, 2.0]);
+    check(b(Binary::Div), &[3.0, 4.0], 0.75, &[0.25, -3.0 / 16.0]); // 1/b, -a/b^2
+    check(Op::Sum, &[1.0, 2.0, 3.0], 6.0, &[1.0, 1.0, 1.0]);
+    check(Op::Dot, &[1.0, 2.0, 3.0, 4.0], 14.0, &[2.0, 1.0, 4.0, 3.0]);
+}
+
+#[test]
+fn sigmoid_and_tanh_are_finite_and_exact_at_extreme_inputs() {
+    for x in [30.0, 700.0, 1000.0, -30.0, -700.0, -1000.0] {
+        let s = Unary::Sigmoid.value(x);
+        let t = Unary::Tanh.value(x);
+        assert!(
+            s.is_finite() && (0.0..=1.0).contains(&s),
+            "sigmoid({x}) = {s}"
+        );
+        assert!(
+            t.is_finite() && (-1.0..=1.0).contains(&t),
+            "tanh({x}) = {t}"
+        );
+        let ds = Unary::Sigmoid.derivative(x, s);
+        let dt = Unary::Tanh.derivative(x, t);
+        assert!(ds.is_finite() && ds >= 0.0 && dt.is_finite() && dt >= 0.0);
+        if x.abs() >= 700.0 {
+            // e^-700 ~ 1e-304 and below: the derivative underflows to exactly 0 (or a subnormal)
+            assert!(ds < 1e-300 && dt == 0.0, "x = {x}: {ds}, {dt}");
+        }
+    }
+    assert_eq!(Unary::Sigmoid.value(-1000.0), 0.0);
+    assert_eq!(Unary::Sigmoid.value(1000.0), 1.0);
+}
+
+/// Against finite differences at points away from kinks and singularities. Tolerance: the
+/// central difference error is about eps^(2/3) ~ 4e-11 times the size of f and f''' (see
+/// `gradcheck::STEP`); at these points f''' is O(10), so 1e-8 absolute + relative leaves a
+/// margin of ~100 and still catches any wrong formula (which errs by O(1)).
+#[test]
+fn every_op_matches_central_finite_differences() {
+    let cases: Vec<(Op, Vec<f64>)> = vec![
+        (Op::Unary(Unary::Identity), vec![0.7]),
+        (Op::Unary(Unary::Neg), vec![0.7]),
+        (Op::Unary(Unary::Exp), vec![0.7]),
+        (Op::Unary(Unary::Ln), vec![0.7]),
+        (Op::Unary(Unary::Sigmoid), vec![-0.7]),
+        (Op::Unary(Unary::Tanh), vec![0.3]),
+        (Op::Unary(Unary::Relu), vec![0.7]),
+        (Op::Unary(Unary::Relu), vec![-0.7]),
+        (Op::Unary(Unary::LeakyRelu { slope: 0.02 }), vec![-0.7]),
+        (Op::Unary(Unary::Powf { exponent: 2.5 }), vec![1.3]),
+        (Op::Unary(Unary::Step { low: 0.5 }), vec![-0.7]),
+        (Op::Binary(Binary::Add), vec![0.7, -1.1]),
+        (Op::Binary(Binary::Sub), vec![0.7, -1.1]),
+        (Op::Binary(Binary::Mul), vec![0.7, -1.1]),
+        (Op::Binary(Binary::Div), vec![0.7, -1.1]),
+        (Op::Sum, vec![0.7, -1.1, 2.0]),
+        (Op::Dot, vec![0.7, -1.1, 2.0, 0.4]),
+    ];
+    for (op, at) in cases {
+        let g = Graph::new();
+        let xs: Vec<_> = (0..at.len()).map(|_| g.input("").id()).collect();
+        let y = g.try_op(op, &xs).unwrap();
+        let tape = g.compile().unwrap();
+        let grads = tape.gradients(&at, y).unwrap();
+        let fd = central_differences(&tape, &[], &at, y, STEP).unwrap();
+        for (k, &x) in xs.iter().enumerate() {
+            let (a, f) = (grads.wrt(x).unwrap(), fd.inputs[k]);
+            assert!(
+                (a - f).abs() <= 1e-8 * (1.0 + a.abs()),
+                "{op} d/dx{k}: reverse {a}, finite differences {f}"
+            );
+        }
+    }
+}
