@@ -424,6 +424,11 @@ impl Graph {
         self.op_deferred(Op::Dot, &flat)
     }
 
+    /// `y = max_i terms_i`, one n-ary node. An empty list is reported by [`Graph::compile`].
+    pub fn max<'g>(&'g self, terms: &[Expr<'_>]) -> Expr<'g> {
+        self.op_deferred(Op::Max, terms)
+    }
+
     /// The first error made while building with operators or the leaf constructors, if any.
     pub fn deferred_error(&self) -> Option<Error> {
         self.inner.borrow().deferred.clone()

@@ -19,19 +19,29 @@
 //! - [`op`]: each op's value and local derivatives, written once.
 //! - [`graph`]: the DAG (held in `petgraph`), node handles, validation.
 //! - [`expr`]: operator overloading on node handles.
+//! - [`nn`]: layered networks built on the graph: activations, bias node, initialisation,
+//!   losses as nodes, the tutorial's notation (x, y, delta, w_ij) read back from the passes.
 //! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
-//! - [`gradcheck`]: central finite differences through forward passes only.
+//! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
+//! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
+//!   report (graph vs textbook vs finite differences).
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
+//! - [`trace`]: the step-by-step record of one training step, rendered as text.
+//! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`error`]: the one public error type.
 
 pub mod error;
 pub mod expr;
 pub mod gradcheck;
 pub mod graph;
+pub mod nn;
 pub mod op;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod tape;
+pub mod textbook;
+pub mod trace;
+pub mod tutorial;
 
 pub use error::{Error, NodeName, Result};
 pub use expr::Expr;

@@ -215,6 +215,17 @@ pub enum Op {
     /// `y = sum_k a_{2k} a_{2k+1}` over pairs of operands: a neuron's weighted sum in one node.
     /// Each pair is a [`Binary::Mul`], so its partials are `Mul`'s: `[a_{2k+1}, a_{2k}]`.
     Dot,
+    /// `y = max_i a_i` over one or more operands; `dy/da_i = 1` for the first operand equal to
+    /// the maximum, 0 for the others (a subgradient where several tie). Used for a numerically
+    /// stable log-sum-exp.
+    Max,
+}
+
+/// The position of the operand a [`Op::Max`] node passes its gradient to: the first one equal
+/// to the maximum `y`.
+#[inline(always)]
+pub fn max_partial_index(operands: impl Iterator<Item = f64>, y: f64) -> Option<usize> {
+    operands.into_iter().position(|a| a == y)
 }
 
 /// How many operands an op takes.
@@ -255,7 +266,7 @@ impl Op {
         match self {
             Op::Unary(_) => Arity::Exactly(1),
             Op::Binary(_) => Arity::Exactly(2),
-            Op::Sum => Arity::AtLeastOne,
+            Op::Sum | Op::Max => Arity::AtLeastOne,
             Op::Dot => Arity::Pairs,
         }
     }
@@ -267,6 +278,7 @@ impl Op {
             Op::Binary(b) => b.name(),
             Op::Sum => "sum",
             Op::Dot => "dot",
+            Op::Max => "max",
         }
     }
 
@@ -288,7 +300,8 @@ impl Op {
             )
             | Op::Binary(_)
             | Op::Sum
-            | Op::Dot => None,
+            | Op::Dot
+            | Op::Max => None,
         }
     }
 
@@ -302,6 +315,7 @@ impl Op {
             Op::Unary(u) => u.value(operands[0]),
             Op::Binary(b) => b.value(operands[0], operands[1]),
             Op::Sum => operands.iter().sum(),
+            Op::Max => operands.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             Op::Dot => operands
                 .chunks_exact(2)
                 .map(|p| Binary::Mul.value(p[0], p[1]))

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, NodeName, Result};
 use crate::expr::Expr;
 use crate::graph::{Inner, NodeId, NodeKind};
-use crate::op::{Binary, Op, Unary};
+use crate::op::{max_partial_index, Binary, Op, Unary};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -46,6 +46,12 @@ enum Instr {
         start: u32,
         len: u32,
     },
+    /// Operands are `args[start..start + len]`.
+    Max {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
 }
 
 impl Instr {
@@ -54,7 +60,8 @@ impl Instr {
             Instr::Unary { out, .. }
             | Instr::Binary { out, .. }
             | Instr::Sum { out, .. }
-            | Instr::Dot { out, .. } => out,
+            | Instr::Dot { out, .. }
+            | Instr::Max { out, .. } => out,
         }
     }
 }
@@ -208,15 +215,17 @@ impl Tape {
                             a: operands[0],
                             b: operands[1],
                         },
-                        Op::Sum | Op::Dot => {
-                            let start = args.len() as u32;
-                            args.extend_from_slice(&operands);
-                            let len = operands.len() as u32;
-                            if op == Op::Sum {
-                                Instr::Sum { out, start, len }
-                            } else {
-                                Instr::Dot { out, start, len }
-                            }
+                        Op::Sum => {
+                            let (start, len) = push_args(&mut args, &operands);
+                            Instr::Sum { out, start, len }
+                        }
+                        Op::Dot => {
+                            let (start, len) = push_args(&mut args, &operands);
+                            Instr::Dot { out, start, len }
+                        }
+                        Op::Max => {
+                            let (start, len) = push_args(&mut args, &operands);
+                            Instr::Max { out, start, len }
                         }
                     });
                 }
@@ -267,6 +276,14 @@ impl Tape {
             .iter()
             .map(|&i| NodeId::new(self.graph, i))
             .collect()
+    }
+
+    /// The node of parameter `slot`.
+    ///
+    /// # Panics
+    /// If `slot >= param_count()`.
+    pub fn param_node(&self, slot: usize) -> NodeId {
+        NodeId::new(self.graph, self.params[slot])
     }
 
     /// The parameter nodes, in slot order.
@@ -457,6 +474,14 @@ impl Tape {
                     }
                 }
             }
+            Instr::Max { start, len, .. } => {
+                y.fill(f64::NEG_INFINITY);
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    for (y, &a) in y.iter_mut().zip(lane_slice(below, a, lanes)) {
+                        *y = y.max(a);
+                    }
+                }
+            }
         }
     }
 
@@ -470,25 +495,41 @@ impl Tape {
     /// [`Error::ForeignNode`]/[`Error::UnknownNode`] for an output not in the graph;
     /// [`Error::WorkspaceMismatch`]; in anomaly mode, [`Error::Anomaly`].
     pub fn backward(&self, ws: &mut Workspace, output: impl Into<NodeId>) -> Result<()> {
-        self.backward_seeded(ws, output, 1.0)
+        self.check_workspace(ws)?;
+        let output = self.check(output.into())? as u32;
+        ws.adjoints.fill(0.0);
+        lane_slice_mut(&mut ws.adjoints, output, ws.lanes).fill(1.0);
+        self.sweep(ws, output)
     }
 
-    /// [`Tape::backward`] with every lane's output adjoint seeded with `seed` instead of 1 (for
-    /// instance `1/T` for a mean over associations).
+    /// [`Tape::backward`] with lane `k`'s output adjoint seeded with `seeds[k]` instead of 1:
+    /// `1/T` for a mean over associations, 0 for a lane that holds no association.
     ///
     /// # Errors
-    /// As [`Tape::backward`].
-    pub fn backward_seeded(
+    /// As [`Tape::backward`]; [`Error::Shape`] if `seeds` does not have one value per lane.
+    pub fn backward_lanes(
         &self,
         ws: &mut Workspace,
         output: impl Into<NodeId>,
-        seed: f64,
+        seeds: &[f64],
     ) -> Result<()> {
         self.check_workspace(ws)?;
         let output = self.check(output.into())? as u32;
-        let lanes = ws.lanes;
+        if seeds.len() != ws.lanes {
+            return Err(Error::Shape {
+                what: "backward seeds (one per lane)".into(),
+                expected: ws.lanes,
+                got: seeds.len(),
+            });
+        }
         ws.adjoints.fill(0.0);
-        lane_slice_mut(&mut ws.adjoints, output, lanes).fill(seed);
+        lane_slice_mut(&mut ws.adjoints, output, ws.lanes).copy_from_slice(seeds);
+        self.sweep(ws, output)
+    }
+
+    /// The reverse sweep from a seeded `output`.
+    fn sweep(&self, ws: &mut Workspace, output: u32) -> Result<()> {
+        let lanes = ws.lanes;
         // Nodes created after the output cannot influence it: start at its instruction.
         let end = self.instrs.partition_point(|i| i.out() <= output);
         for instr in self.instrs[..end].iter().rev() {
@@ -548,6 +589,15 @@ impl Tape {
                     }
                 }
             }
+            Instr::Max { start, len, .. } => {
+                let operands = &self.args[start as usize..(start + len) as usize];
+                for lane in 0..lanes {
+                    let of_lane = operands.iter().map(|&a| values[a as usize * lanes + lane]);
+                    if let Some(k) = max_partial_index(of_lane, y[lane]) {
+                        below[operands[k] as usize * lanes + lane] += g[lane]; // partial 1
+                    }
+                }
+            }
         }
     }
 
@@ -568,6 +618,10 @@ impl Tape {
             ),
             Instr::Dot { start, len, .. } => (
                 Op::Dot,
+                self.args[start as usize..(start + len) as usize].to_vec(),
+            ),
+            Instr::Max { start, len, .. } => (
+                Op::Max,
                 self.args[start as usize..(start + len) as usize].to_vec(),
             ),
         };
@@ -678,6 +732,13 @@ impl Tape {
         self.forward(&mut ws, inputs)?;
         self.value(&ws, output)
     }
+}
+
+/// Appends an n-ary instruction's operands; returns their (start, len) in `args`.
+fn push_args(args: &mut Vec<u32>, operands: &[u32]) -> (u32, u32) {
+    let start = args.len() as u32;
+    args.extend_from_slice(operands);
+    (start, operands.len() as u32)
 }
 
 #[inline(always)]

@@ -70,6 +70,8 @@ fn binary_and_nary_ops_match_hand_derived_values_and_partials() {
     check(b(Binary::Div), &[3.0, 4.0], 0.75, &[0.25, -3.0 / 16.0]); // 1/b, -a/b^2
     check(Op::Sum, &[1.0, 2.0, 3.0], 6.0, &[1.0, 1.0, 1.0]);
     check(Op::Dot, &[1.0, 2.0, 3.0, 4.0], 14.0, &[2.0, 1.0, 4.0, 3.0]);
+    check(Op::Max, &[1.0, 3.0, 2.0], 3.0, &[0.0, 1.0, 0.0]);
+    check(Op::Max, &[3.0, 3.0], 3.0, &[1.0, 0.0]); // ties: the first maximum takes it all
 }
 
 #[test]
@@ -121,6 +123,7 @@ fn every_op_matches_central_finite_differences() {
         (Op::Binary(Binary::Div), vec![0.7, -1.1]),
         (Op::Sum, vec![0.7, -1.1, 2.0]),
         (Op::Dot, vec![0.7, -1.1, 2.0, 0.4]),
+        (Op::Max, vec![0.7, -1.1, 2.0]),
     ];
     for (op, at) in cases {
         let g = Graph::new();
