@@ -137,6 +137,14 @@ pub enum Error {
         /// The size found.
         got: usize,
     },
+    /// Training produced a non-finite error or weight.
+    #[error("training diverged at epoch {epoch}: the error became {error}; the weights from before that epoch were kept (try a smaller learning rate)")]
+    Diverged {
+        /// The epoch (from 1) whose error or weights stopped being finite.
+        epoch: usize,
+        /// That epoch's error.
+        error: f64,
+    },
     /// A hyper-parameter or option out of its domain (learning rate, epochs, batch size, ...).
     #[error("invalid {name}: {reason}")]
     InvalidOption {

@@ -26,6 +26,7 @@
 //! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
 //!   report (graph vs textbook vs finite differences).
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
+//! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`trace`]: the step-by-step record of one training step, rendered as text.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`error`]: the one public error type.
@@ -41,6 +42,7 @@ pub mod strategies;
 pub mod tape;
 pub mod textbook;
 pub mod trace;
+pub mod train;
 pub mod tutorial;
 
 pub use error::{Error, NodeName, Result};

@@ -1,0 +1,374 @@
+//! Training a layered network: epochs over associations (full batch as in the tutorial,
+//! mini-batch or stochastic with seeded shuffling), optimisers, stopping, divergence.
+//!
+//! Gradients come from [`Mlp::batch_gradient`] (the graph's reverse sweep); this module owns
+//! only the schedule and the update rules.
+
+use rand::RngExt;
+
+use crate::error::{Error, Result};
+use crate::nn::{Init, Mlp, Reduction};
+
+/// How the accumulated gradient changes the weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimiser {
+    /// The tutorial's rule: `w = w - learning_rate * dE/dw`.
+    GradientDescent {
+        /// The step size `epsilon`.
+        learning_rate: f64,
+    },
+    /// `v = momentum * v + dE/dw; w = w - learning_rate * v`.
+    Momentum {
+        /// The step size.
+        learning_rate: f64,
+        /// How much of the previous step is kept, in `[0, 1)` (commonly 0.9).
+        momentum: f64,
+    },
+    /// Adam (Kingma & Ba): bias-corrected moving averages of the gradient and its square,
+    /// `w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)`.
+    Adam {
+        /// The step size (commonly 0.001).
+        learning_rate: f64,
+        /// Decay of the first moment (commonly 0.9).
+        beta1: f64,
+        /// Decay of the second moment (commonly 0.999).
+        beta2: f64,
+        /// Added to the denominator (commonly 1e-8).
+        epsilon: f64,
+    },
+}
+
+impl Optimiser {
+    /// Adam with its usual constants and this learning rate.
+    pub fn adam(learning_rate: f64) -> Optimiser {
+        Optimiser::Adam {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+
+    /// The optimiser's learning rate.
+    pub fn learning_rate(self) -> f64 {
+        match self {
+            Optimiser::GradientDescent { learning_rate }
+            | Optimiser::Momentum { learning_rate, .. }
+            | Optimiser::Adam { learning_rate, .. } => learning_rate,
+        }
+    }
+
+    /// The name used on the command line: `gd`, `momentum`, `adam`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimiser::GradientDescent { .. } => "gd",
+            Optimiser::Momentum { .. } => "momentum",
+            Optimiser::Adam { .. } => "adam",
+        }
+    }
+
+    fn validate(self) -> Result<()> {
+        let bad = |name: &str, reason: String| {
+            Err(Error::InvalidOption {
+                name: name.into(),
+                reason,
+            })
+        };
+        let lr = self.learning_rate();
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad(
+                "learning rate",
+                format!("must be a positive finite number, got {lr}"),
+            );
+        }
+        match self {
+            Optimiser::GradientDescent { .. } => Ok(()),
+            Optimiser::Momentum { momentum, .. } if !(0.0..1.0).contains(&momentum) => {
+                bad("momentum", format!("must be in [0, 1), got {momentum}"))
+            }
+            Optimiser::Momentum { .. } => Ok(()),
+            Optimiser::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                ..
+            } => {
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
+                    bad(
+                        "adam betas",
+                        format!("must be in [0, 1), got {beta1} and {beta2}"),
+                    )
+                } else if !(epsilon.is_finite() && epsilon > 0.0) {
+                    bad(
+                        "adam epsilon",
+                        format!("must be a positive finite number, got {epsilon}"),
+                    )
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// The optimiser's memory between steps.
+#[derive(Clone, Debug)]
+struct OptimiserState {
+    first: Vec<f64>,
+    second: Vec<f64>,
+    steps: i32,
+}
+
+impl OptimiserState {
+    fn new(params: usize) -> OptimiserState {
+        OptimiserState {
+            first: vec![0.0; params],
+            second: vec![0.0; params],
+            steps: 0,
+        }
+    }
+
+    fn step(&mut self, optimiser: Optimiser, params: &mut [f64], grad: &[f64]) {
+        self.steps = self.steps.saturating_add(1);
+        match optimiser {
+            Optimiser::GradientDescent { learning_rate } => {
+                for (w, g) in params.iter_mut().zip(grad) {
+                    *w -= learning_rate * g;
+                }
+            }
+            Optimiser::Momentum {
+                learning_rate,
+                momentum,
+            } => {
+                for ((w, g), v) in params.iter_mut().zip(grad).zip(&mut self.first) {
+                    *v = momentum * *v + g;
+                    *w -= learning_rate * *v;
+                }
+            }
+            Optimiser::Adam {
+                learning_rate,
+                beta1,
+                beta2,
+                epsilon,
+            } => {
+                let c1 = 1.0 - beta1.powi(self.steps);
+                let c2 = 1.0 - beta2.powi(self.steps);
+                for (((w, g), m), v) in params
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(&mut self.first)
+                    .zip(&mut self.second)
+                {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *w -= learning_rate * (*m / c1) / ((*v / c2).sqrt() + epsilon);
+                }
+            }
+        }
+    }
+}
+
+/// Which associations make up one gradient step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchMode {
+    /// All associations, one step per epoch (the tutorial's way).
+    Full,
+    /// Shuffled batches of this many associations (the last may be smaller).
+    MiniBatch(usize),
+    /// One association per step, shuffled.
+    Stochastic,
+}
+
+/// Everything a training run needs besides the network and the data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// The update rule.
+    pub optimiser: Optimiser,
+    /// Associations per step.
+    pub batch: BatchMode,
+    /// How associations' errors combine (per step and in the reported error).
+    pub reduction: Reduction,
+    /// The most epochs to run.
+    pub max_epochs: usize,
+    /// Stop once an epoch's error is below this (0: never).
+    pub error_threshold: f64,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Associations evaluated at once by the graph (a speed setting; results do not depend on
+    /// it beyond rounding).
+    pub lanes: usize,
+}
+
+impl TrainConfig {
+    /// The tutorial's training: full-batch gradient descent with this learning rate, summed
+    /// error, up to `max_epochs` epochs, no threshold.
+    pub fn gradient_descent(learning_rate: f64, max_epochs: usize) -> TrainConfig {
+        TrainConfig {
+            optimiser: Optimiser::GradientDescent { learning_rate },
+            batch: BatchMode::Full,
+            reduction: Reduction::Sum,
+            max_epochs,
+            error_threshold: 0.0,
+            seed: 0,
+            lanes: 8,
+        }
+    }
+
+    fn validate(&self, associations: usize) -> Result<()> {
+        self.optimiser.validate()?;
+        let bad = |name: &str, reason: String| {
+            Err(Error::InvalidOption {
+                name: name.into(),
+                reason,
+            })
+        };
+        if self.max_epochs == 0 {
+            return bad("epochs", "must be at least 1, got 0".into());
+        }
+        if !(self.error_threshold.is_finite() && self.error_threshold >= 0.0) {
+            return bad(
+                "error threshold",
+                format!("must be a finite number >= 0, got {}", self.error_threshold),
+            );
+        }
+        if self.lanes == 0 {
+            return bad("lanes", "must be at least 1, got 0".into());
+        }
+        if let BatchMode::MiniBatch(n) = self.batch {
+            if n == 0 || n > associations {
+                return bad("batch size", format!("must be between 1 and the number of associations ({associations}), got {n}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What happened in a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// The error of each epoch (accumulated over its steps, each at the weights it started with).
+    pub errors: Vec<f64>,
+    /// Whether the error fell below the threshold.
+    pub converged: bool,
+}
+
+impl History {
+    /// The number of epochs run.
+    pub fn epochs(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The last epoch's error.
+    pub fn final_error(&self) -> Option<f64> {
+        self.errors.last().copied()
+    }
+}
+
+/// Trains `net` on the associations (`inputs`: `T x width(0)`, `targets`: `T x width(L)`).
+/// `on_epoch(epoch, error)` is called after every epoch (epochs count from 1).
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a bad configuration; [`Error::Shape`] for data that does not fit
+/// the network; [`Error::Diverged`] when an epoch's error or a weight stops being finite, in
+/// which case `net` keeps the weights it had at the start of that epoch (the last finite ones).
+///
+/// # Examples
+/// ```
+/// use backprop::nn::{Activation, Init, MlpSpec};
+/// use backprop::train::{train, TrainConfig};
+/// let (inputs, targets) = backprop::tutorial::xor();
+/// let mut net = MlpSpec::new(&[2, 2, 1], Activation::Sigmoid, Activation::Identity)
+///     .with_init(Init::Uniform { low: -1.0, high: 1.0 })
+///     .with_seed(0)
+///     .build()?;
+/// let history = train(&mut net, &inputs, &targets, &TrainConfig::gradient_descent(0.2, 5000), |_, _| {})?;
+/// assert!(history.final_error().unwrap() < 1e-3);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train(
+    net: &mut Mlp,
+    inputs: &[f64],
+    targets: &[f64],
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    let t_count = inputs.len() / n_in;
+    if t_count == 0 || inputs.len() != t_count * n_in || targets.len() != t_count * n_out {
+        return Err(Error::Shape {
+            what: format!(
+                "targets for {t_count} associations of {n_in} inputs (got {} input values)",
+                inputs.len()
+            ),
+            expected: t_count * n_out,
+            got: targets.len(),
+        });
+    }
+    config.validate(t_count)?;
+    let batch_size = match config.batch {
+        BatchMode::Full => t_count,
+        BatchMode::MiniBatch(n) => n,
+        BatchMode::Stochastic => 1,
+    };
+    let mut batch = net.batch(config.lanes.min(batch_size))?;
+    let mut grad = vec![0.0; net.params().len()];
+    let mut state = OptimiserState::new(grad.len());
+    let mut order: Vec<usize> = (0..t_count).collect();
+    let mut rng = Init::rng(config.seed);
+    let (mut batch_inputs, mut batch_targets) = (Vec::new(), Vec::new());
+    let mut errors = Vec::new();
+    let mut start_params = net.params().to_vec();
+    for epoch in 1..=config.max_epochs {
+        start_params.copy_from_slice(net.params());
+        if config.batch != BatchMode::Full {
+            for i in (1..t_count).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+        }
+        let mut epoch_error = 0.0;
+        for chunk in order.chunks(batch_size) {
+            grad.fill(0.0);
+            let e = if config.batch == BatchMode::Full {
+                net.batch_gradient(&mut batch, inputs, targets, config.reduction, &mut grad)?
+            } else {
+                batch_inputs.clear();
+                batch_targets.clear();
+                for &t in chunk {
+                    batch_inputs.extend_from_slice(&inputs[t * n_in..(t + 1) * n_in]);
+                    batch_targets.extend_from_slice(&targets[t * n_out..(t + 1) * n_out]);
+                }
+                net.batch_gradient(
+                    &mut batch,
+                    &batch_inputs,
+                    &batch_targets,
+                    config.reduction,
+                    &mut grad,
+                )?
+            };
+            epoch_error += match config.reduction {
+                Reduction::Sum => e,
+                Reduction::Mean => e * chunk.len() as f64 / t_count as f64,
+            };
+            state.step(config.optimiser, net.params_mut(), &grad);
+        }
+        if !epoch_error.is_finite() || net.params().iter().any(|w| !w.is_finite()) {
+            net.set_params(&start_params)?;
+            return Err(Error::Diverged {
+                epoch,
+                error: epoch_error,
+            });
+        }
+        errors.push(epoch_error);
+        on_epoch(epoch, epoch_error);
+        if epoch_error < config.error_threshold {
+            return Ok(History {
+                errors,
+                converged: true,
+            });
+        }
+    }
+    Ok(History {
+        errors,
+        converged: false,
+    })
+}
