@@ -298,6 +298,22 @@ impl Graph {
         Ok(out.into_iter().map(|i| NodeId::new(self.id, i)).collect())
     }
 
+    /// The node of index `index` (creation order), for instance to find a node of a graph in
+    /// its [`Clone`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownNode`] past the end.
+    pub fn node(&self, index: usize) -> Result<NodeId> {
+        let len = self.len();
+        if index >= len {
+            return Err(Error::UnknownNode {
+                index: index.min(u32::MAX as usize) as u32,
+                len,
+            });
+        }
+        Ok(NodeId::new(self.id, index as u32))
+    }
+
     /// Every node, in creation order.
     pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         (0..self.len() as u32).map(move |i| NodeId::new(self.id, i))

@@ -23,6 +23,8 @@
 //!   losses as nodes, the tutorial's notation (x, y, delta, w_ij) read back from the passes.
 //! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
 //! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
+//! - [`symbolic`]: reverse mode as a graph transformation (gradients as nodes), Hessians and
+//!   Hessian-vector products by reverse over reverse.
 //! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
 //!   report (graph vs textbook vs finite differences).
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
@@ -39,6 +41,7 @@ pub mod nn;
 pub mod op;
 #[cfg(feature = "strategies")]
 pub mod strategies;
+pub mod symbolic;
 pub mod tape;
 pub mod textbook;
 pub mod trace;

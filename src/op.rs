@@ -228,6 +228,19 @@ pub fn max_partial_index(operands: impl Iterator<Item = f64>, y: f64) -> Option<
     operands.into_iter().position(|a| a == y)
 }
 
+/// `d max(a) / d a_k`, generically: 1 if `a_k` is the first operand equal to the maximum `y`,
+/// else 0, written with steps so that it is a graph of ops too:
+/// `(1 - step(y - a_k)) * prod_{i<k} step(y - a_i)` with `step(d) = 1 if d > 0 else 0`.
+/// The same rule as [`max_partial_index`], which the tape uses to avoid the O(k) product.
+pub fn max_partial<S: Scalar>(operands: &[S], y: S, k: usize) -> S {
+    let step = |a: S| (y - a).apply(Unary::Step { low: 0.0 });
+    let mut d = y.constant_like(1.0) - step(operands[k]);
+    for &a in &operands[..k] {
+        d = d * step(a);
+    }
+    d
+}
+
 /// How many operands an op takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arity {
@@ -261,6 +274,19 @@ impl fmt::Display for Arity {
 }
 
 impl Op {
+    /// `d max(a) / d a_k`, generically: 1 if `a_k` is the first operand equal to the maximum `y`,
+    /// else 0, written with steps so that it is a graph of ops too:
+    /// `(1 - step(y - a_k)) * prod_{i<k} step(y - a_i)` with `step(d) = 1 if d > 0 else 0`.
+    /// The same rule as [`max_partial_index`], which the tape uses to avoid the O(k) product.
+    pub fn max_partial<S: Scalar>(operands: &[S], y: S, k: usize) -> S {
+        let step = |a: S| (y - a).apply(Unary::Step { low: 0.0 });
+        let mut d = y.constant_like(1.0) - step(operands[k]);
+        for &a in &operands[..k] {
+            d = d * step(a);
+        }
+        d
+    }
+
     /// How many operands the op takes.
     pub fn arity(self) -> Arity {
         match self {
