@@ -33,10 +33,12 @@
 //! Not stored: the initialisation and seed (a loaded network's [`Mlp::spec`] has
 //! `Init::Constant(0.0)` and seed 0; its weights are the file's).
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::data::read_to_string_limited;
@@ -94,12 +96,42 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(
     Option::<f64>::deserialize(d).map(Some)
 }
 
-/// The fields every versioned file starts with; everything else is skipped unread.
-#[derive(Deserialize)]
-#[serde(expecting = "a JSON object")]
+/// The fields every versioned file has; everything else is skipped unread (not allocated).
 struct Header {
     format: Option<serde_json::Value>,
     version: Option<serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Header, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Header;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> std::result::Result<Header, M::Error> {
+                let mut header = Header {
+                    format: None,
+                    version: None,
+                };
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "format" => header.format = Some(map.next_value()?),
+                        "version" => header.version = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(header)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 pub(crate) fn invalid(format: &str, reason: String) -> Error {
