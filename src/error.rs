@@ -153,6 +153,140 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong (the operating system's message).
+        reason: String,
+    },
+    /// Input refused because it is larger than a guard allows (checked before reading or
+    /// allocating it all).
+    #[error("{what}: {size} {unit}, over the limit of {limit}")]
+    TooLarge {
+        /// What is too large ("the file \"x.csv\"", "the network", ...).
+        what: String,
+        /// Its size (saturated at `u64::MAX`).
+        size: u64,
+        /// What the size counts ("bytes", "rows", "weights", ...).
+        unit: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// CSV data with no header row.
+    #[error("the csv data is empty: a header row naming the columns is expected")]
+    CsvEmpty,
+    /// CSV data with a header row and no data rows.
+    #[error("the csv data has a header row (line {header_line}) but no data rows")]
+    CsvNoRows {
+        /// The header's line (1-based).
+        header_line: usize,
+    },
+    /// A CSV row with a number of cells other than the header's.
+    #[error("line {line}: expected {expected} cells, got {got}")]
+    CsvRagged {
+        /// The line (1-based; the header is line 1 unless blank lines precede it).
+        line: usize,
+        /// The header's number of columns.
+        expected: usize,
+        /// The row's number of cells.
+        got: usize,
+    },
+    /// A CSV cell that is not what its column needs (a finite number, a class label).
+    #[error("line {line}, column {column} ({name}): {reason}")]
+    CsvCell {
+        /// The line (1-based).
+        line: usize,
+        /// The column (1-based).
+        column: usize,
+        /// The column's header name.
+        name: String,
+        /// What is wrong with the cell, quoting it.
+        reason: String,
+    },
+    /// A column asked for (target, label) that the header does not have.
+    #[error("no column named {column:?}: the columns are {}", available.join(", "))]
+    CsvMissingColumn {
+        /// The column asked for.
+        column: String,
+        /// The header's columns, in order.
+        available: Vec<String>,
+    },
+    /// Two header cells with the same name.
+    #[error("columns {first} and {second} are both named {name:?}")]
+    CsvDuplicateColumn {
+        /// The name.
+        name: String,
+        /// The first column with it (1-based).
+        first: usize,
+        /// The second column with it (1-based).
+        second: usize,
+    },
+    /// A file that is not valid in its format (JSON syntax, wrong structure, wrong format
+    /// name, an impossible version, a field out of its domain).
+    #[error("invalid {format} file: {reason}")]
+    InvalidFile {
+        /// The format ("model", "graph").
+        format: String,
+        /// What is wrong, and where.
+        reason: String,
+    },
+    /// A file written by a newer version of the format than this program reads.
+    #[error("{format} format version {version} is newer than this program supports ({supported})")]
+    UnsupportedVersion {
+        /// The format ("model", "graph").
+        format: String,
+        /// The file's version.
+        version: u64,
+        /// The newest version this program reads.
+        supported: u64,
+    },
+    /// An error in one node of a graph file.
+    #[error("graph file node {node}: {error}")]
+    GraphFileNode {
+        /// The node's id in the file.
+        node: u64,
+        /// What is wrong with it.
+        error: Box<Error>,
+    },
+    /// Two nodes of a graph file with the same id.
+    #[error("graph file: node id {id} is used by more than one node")]
+    DuplicateNodeId {
+        /// The id.
+        id: u64,
+    },
+    /// A graph file node whose operand (or the file's output) names no node of the file.
+    #[error("graph file: {user} refers to node {missing}, which the file does not have")]
+    DanglingNode {
+        /// Who refers to it ("node 4", "the output").
+        user: String,
+        /// The id that is not in the file.
+        missing: u64,
+    },
+    /// Graph file nodes that feed each other in a cycle (listed operand to consumer, the first
+    /// repeated at the end).
+    #[error("graph file: nodes {} form a cycle", nodes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" -> "))]
+    GraphCycle {
+        /// The cycle's node ids, operand before consumer, the first one repeated at the end.
+        nodes: Vec<u64>,
+    },
+    /// An op or leaf name that the graph file format does not know.
+    #[error("unknown op {name:?} (known: {})", known.join(", "))]
+    UnknownOp {
+        /// The name found.
+        name: String,
+        /// The names the format knows.
+        known: Vec<&'static str>,
+    },
+    /// A field a node of this kind needs (a leaf's `value`, leaky ReLU's `slope`, ...).
+    #[error("{op} needs a {field:?} field")]
+    MissingField {
+        /// The node's op or leaf kind.
+        op: String,
+        /// The missing field.
+        field: String,
+    },
 }
 
 /// `Result` with [`Error`].

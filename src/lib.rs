@@ -31,12 +31,18 @@
 //! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`trace`]: the step-by-step record of one training step, rendered as text.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
+//! - [`data`]: data sets of associations, the numeric CSV reader, train/test splits.
+//! - [`model_file`]: trained layered networks as versioned JSON, saved atomically.
+//! - [`graph_file`]: any graph as versioned JSON, loaded in topological order.
 //! - [`error`]: the one public error type.
 
+pub mod data;
 pub mod error;
 pub mod expr;
 pub mod gradcheck;
 pub mod graph;
+pub mod graph_file;
+pub mod model_file;
 pub mod nn;
 pub mod op;
 #[cfg(feature = "strategies")]

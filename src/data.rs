@@ -1,0 +1,445 @@
+//! Data sets: associations `(x, y')` held as flat arrays, a numeric CSV reader, train/test
+//! splits.
+//!
+//! This module owns reading and shaping data. It knows nothing of networks or graphs: a
+//! [`Dataset`]'s `inputs` and `targets` are exactly the flat `T x width` arrays that
+//! [`crate::train::train`] and [`crate::nn::Mlp::gradient`] take.
+//!
+//! The CSV reader is hand-written (a data set here is a table of numbers; the `csv` crate would
+//! add a dependency for quoting rules that numeric files do not use). It reads one record per
+//! line, separated by commas; cells may be quoted with `"` (with `""` for a quote inside), but a
+//! quoted cell cannot span lines. Blank lines are skipped. A header row is required.
+
+use std::io::Read;
+use std::path::Path;
+
+use rand::RngExt;
+
+use crate::error::{Error, Result};
+use crate::nn::Init;
+
+mod csv;
+
+/// The most classes a label column may have (one-hot targets of this width are already far
+/// beyond what a network of scalar ops can train).
+pub const MAX_CLASSES: usize = 1 << 16;
+
+/// A set of `T` associations `(x_t, y'_t)`: inputs `T x n_inputs` and targets `T x n_targets`,
+/// each stored association-major (association `t`'s values are contiguous).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    inputs: Vec<f64>,
+    targets: Vec<f64>,
+    n_inputs: usize,
+    n_targets: usize,
+    input_names: Vec<String>,
+    target_names: Vec<String>,
+    classes: Option<usize>,
+}
+
+/// Which columns of a CSV file are the targets `y'`; the other columns are the inputs `x`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// These columns, in this order, are the targets (regression, or targets already encoded).
+    Columns(Vec<String>),
+    /// This column holds a class label `0..classes`, turned into a one-hot target of width
+    /// `classes` (class `c` gives `y'_c = 1`, every other `y'_k = 0`).
+    Label {
+        /// The label column's header name.
+        column: String,
+        /// The number of classes; `None`: the largest label found plus 1.
+        classes: Option<usize>,
+    },
+}
+
+/// How input columns are rescaled after reading (targets are never rescaled).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Scaling {
+    /// As read.
+    #[default]
+    None,
+    /// Per column, `x' = (x - min) / (max - min)` into `[0, 1]`; a constant column becomes 0.
+    MinMax,
+    /// Per column, `x' = (x - mean) / sd` (population standard deviation); a constant column
+    /// becomes 0.
+    Standardize,
+    /// Every input divided by this finite, non-zero number (16 for the 8x8 digits' 0-16 pixels).
+    Divide(f64),
+}
+
+/// How to read a CSV file into a [`Dataset`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvOptions {
+    /// Which columns are targets.
+    pub targets: Targets,
+    /// How inputs are rescaled.
+    pub scaling: Scaling,
+    /// Refuse data larger than this many bytes (checked before a file is read).
+    pub max_bytes: u64,
+    /// Refuse data with more rows than this.
+    pub max_rows: usize,
+    /// Refuse a data set of more numbers than this (inputs plus targets; one-hot targets can be
+    /// far larger than the text they come from).
+    pub max_values: usize,
+}
+
+impl CsvOptions {
+    /// The default limits: 256 MiB, 10 million rows, 2^27 numbers (1 GiB of `f64`).
+    pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+    /// See [`CsvOptions::DEFAULT_MAX_BYTES`].
+    pub const DEFAULT_MAX_ROWS: usize = 10_000_000;
+    /// See [`CsvOptions::DEFAULT_MAX_BYTES`].
+    pub const DEFAULT_MAX_VALUES: usize = 1 << 27;
+
+    /// Targets in these columns, no scaling, default limits.
+    pub fn columns<S: AsRef<str>>(columns: &[S]) -> CsvOptions {
+        CsvOptions::with_targets(Targets::Columns(
+            columns.iter().map(|c| c.as_ref().to_string()).collect(),
+        ))
+    }
+
+    /// A class label in `column` turned into one-hot targets, no scaling, default limits.
+    pub fn label(column: &str, classes: Option<usize>) -> CsvOptions {
+        CsvOptions::with_targets(Targets::Label {
+            column: column.to_string(),
+            classes,
+        })
+    }
+
+    fn with_targets(targets: Targets) -> CsvOptions {
+        CsvOptions {
+            targets,
+            scaling: Scaling::None,
+            max_bytes: CsvOptions::DEFAULT_MAX_BYTES,
+            max_rows: CsvOptions::DEFAULT_MAX_ROWS,
+            max_values: CsvOptions::DEFAULT_MAX_VALUES,
+        }
+    }
+
+    /// With this scaling of the inputs.
+    pub fn with_scaling(mut self, scaling: Scaling) -> CsvOptions {
+        self.scaling = scaling;
+        self
+    }
+
+    /// With this limit on the data's size in bytes.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> CsvOptions {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// With this limit on the number of rows.
+    pub fn with_max_rows(mut self, max_rows: usize) -> CsvOptions {
+        self.max_rows = max_rows;
+        self
+    }
+}
+
+fn invalid(name: &str, reason: String) -> Error {
+    Error::InvalidOption {
+        name: name.into(),
+        reason,
+    }
+}
+
+impl Dataset {
+    /// `T` associations from flat arrays: `inputs` is `T x n_inputs`, `targets` is
+    /// `T x n_targets`. Columns are named `x0, x1, ...` and `y0, y1, ...`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a width of 0; [`Error::Shape`] for arrays that are not
+    /// the same whole number of associations; [`Error::NonFiniteConstant`] naming the first
+    /// non-finite value.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::data::Dataset;
+    /// let data = Dataset::new(vec![0.0, 1.0, 2.0, 3.0], vec![1.0, 5.0], 2, 1)?;
+    /// assert_eq!(data.len(), 2);
+    /// assert_eq!(data.association(1)?, (&[2.0, 3.0][..], &[5.0][..]));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn new(
+        inputs: Vec<f64>,
+        targets: Vec<f64>,
+        n_inputs: usize,
+        n_targets: usize,
+    ) -> Result<Dataset> {
+        if n_inputs == 0 || n_targets == 0 {
+            return Err(invalid(
+                "data set",
+                format!("needs at least 1 input and 1 target per association, got {n_inputs} and {n_targets}"),
+            ));
+        }
+        let t_count = inputs.len() / n_inputs;
+        if inputs.len() % n_inputs != 0 || targets.len() != t_count * n_targets {
+            return Err(Error::Shape {
+                what: format!(
+                    "targets for {t_count} associations of {n_inputs} inputs (got {} input values)",
+                    inputs.len()
+                ),
+                expected: t_count * n_targets,
+                got: targets.len(),
+            });
+        }
+        for (what, values, width) in [
+            ("input", &inputs, n_inputs),
+            ("target", &targets, n_targets),
+        ] {
+            if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFiniteConstant {
+                    what: format!("{what} {} of association {}", k % width, k / width),
+                    value: values[k],
+                });
+            }
+        }
+        Ok(Dataset {
+            inputs,
+            targets,
+            n_inputs,
+            n_targets,
+            input_names: (0..n_inputs).map(|i| format!("x{i}")).collect(),
+            target_names: (0..n_targets).map(|k| format!("y{k}")).collect(),
+            classes: None,
+        })
+    }
+
+    /// The tutorial's XOR associations: (1,1)->0, (1,0)->1, (0,1)->1, (0,0)->0.
+    pub fn xor() -> Dataset {
+        let (inputs, targets) = crate::tutorial::xor();
+        Dataset::new(inputs, targets, 2, 1).expect("internal error: the XOR data is valid")
+    }
+
+    /// The number of associations `T`.
+    pub fn len(&self) -> usize {
+        self.inputs.len() / self.n_inputs
+    }
+
+    /// Whether there are no associations.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Inputs per association.
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    /// Targets per association.
+    pub fn n_targets(&self) -> usize {
+        self.n_targets
+    }
+
+    /// All inputs, `T x n_inputs`, association-major.
+    pub fn inputs(&self) -> &[f64] {
+        &self.inputs
+    }
+
+    /// All targets, `T x n_targets`, association-major.
+    pub fn targets(&self) -> &[f64] {
+        &self.targets
+    }
+
+    /// The input columns' names.
+    pub fn input_names(&self) -> &[String] {
+        &self.input_names
+    }
+
+    /// The target columns' names (for one-hot targets: `label=0`, `label=1`, ...).
+    pub fn target_names(&self) -> &[String] {
+        &self.target_names
+    }
+
+    /// The number of classes, for a data set whose targets are one-hot class labels.
+    pub fn classes(&self) -> Option<usize> {
+        self.classes
+    }
+
+    /// Association `t`: `(x_t, y'_t)`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for `t >= len()`.
+    pub fn association(&self, t: usize) -> Result<(&[f64], &[f64])> {
+        if t >= self.len() {
+            return Err(Error::OutOfRange {
+                what: "association".into(),
+                index: t,
+                len: self.len(),
+            });
+        }
+        Ok((
+            &self.inputs[t * self.n_inputs..(t + 1) * self.n_inputs],
+            &self.targets[t * self.n_targets..(t + 1) * self.n_targets],
+        ))
+    }
+
+    /// The class of association `t` (the position of the largest target, the first of ties),
+    /// for a data set with classes; `None` otherwise.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for `t >= len()`.
+    pub fn label(&self, t: usize) -> Result<Option<usize>> {
+        let (_, target) = self.association(t)?;
+        Ok(self.classes.map(|_| argmax(target)))
+    }
+
+    /// Shuffles the associations with `seed` (xoshiro256++, Fisher-Yates) and splits them:
+    /// the first part has `round(fraction * T)` of them, the second the rest. Names and
+    /// classes are kept by both.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a fraction outside `[0, 1]`.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::data::Dataset;
+    /// let (train, test) = Dataset::xor().split(0.75, 7)?;
+    /// assert_eq!((train.len(), test.len()), (3, 1));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(invalid(
+                "split fraction",
+                format!("must be between 0 and 1, got {fraction}"),
+            ));
+        }
+        let t_count = self.len();
+        let mut order: Vec<usize> = (0..t_count).collect();
+        let mut rng = Init::rng(seed);
+        for i in (1..t_count).rev() {
+            order.swap(i, rng.random_range(0..=i));
+        }
+        let first = ((fraction * t_count as f64).round() as usize).min(t_count);
+        let (a, b) = order.split_at(first);
+        Ok((self.subset(a), self.subset(b)))
+    }
+
+    fn subset(&self, order: &[usize]) -> Dataset {
+        let mut inputs = Vec::with_capacity(order.len() * self.n_inputs);
+        let mut targets = Vec::with_capacity(order.len() * self.n_targets);
+        for &t in order {
+            inputs.extend_from_slice(&self.inputs[t * self.n_inputs..(t + 1) * self.n_inputs]);
+            targets.extend_from_slice(&self.targets[t * self.n_targets..(t + 1) * self.n_targets]);
+        }
+        Dataset {
+            inputs,
+            targets,
+            ..self.clone_empty()
+        }
+    }
+
+    fn clone_empty(&self) -> Dataset {
+        Dataset {
+            inputs: Vec::new(),
+            targets: Vec::new(),
+            n_inputs: self.n_inputs,
+            n_targets: self.n_targets,
+            input_names: self.input_names.clone(),
+            target_names: self.target_names.clone(),
+            classes: self.classes,
+        }
+    }
+
+    /// Reads a data set from CSV text (see the [module docs](self) for the dialect).
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] for text over `max_bytes`, more than `max_rows` rows or more than
+    /// `max_values` numbers; [`Error::CsvEmpty`], [`Error::CsvNoRows`];
+    /// [`Error::CsvDuplicateColumn`]; [`Error::CsvMissingColumn`] for a target or label column
+    /// the header does not have; [`Error::CsvRagged`] for a row of the wrong width;
+    /// [`Error::CsvCell`] for a cell that is not a finite number or not a class label in range;
+    /// [`Error::InvalidFile`] for an unclosed quote; [`Error::InvalidOption`] for options that
+    /// make no sense (no target, every column a target, 0 classes, a bad divisor).
+    ///
+    /// # Complexity
+    /// One pass over the text to count rows, one to parse them; O(bytes + T x width) memory.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::data::{CsvOptions, Dataset};
+    /// let text = "a,b,class\n0.5,1,2\n1.5,0,0\n";
+    /// let data = Dataset::from_csv_str(text, &CsvOptions::label("class", None))?;
+    /// assert_eq!(data.association(0)?, (&[0.5, 1.0][..], &[0.0, 0.0, 1.0][..]));
+    /// assert_eq!(data.classes(), Some(3));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn from_csv_str(text: &str, options: &CsvOptions) -> Result<Dataset> {
+        csv::read(text, options)
+    }
+
+    /// Reads a data set from a CSV file; the file's size is checked against `max_bytes` before
+    /// it is read.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read or is not UTF-8; [`Error::TooLarge`]; those of
+    /// [`Dataset::from_csv_str`].
+    pub fn from_csv_path(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
+        let text = read_to_string_limited(path.as_ref(), options.max_bytes)?;
+        Dataset::from_csv_str(&text, options)
+    }
+
+    /// Assembles a data set read from a file (used by the CSV reader).
+    pub(crate) fn from_parts(
+        inputs: Vec<f64>,
+        targets: Vec<f64>,
+        input_names: Vec<String>,
+        target_names: Vec<String>,
+        classes: Option<usize>,
+    ) -> Dataset {
+        Dataset {
+            n_inputs: input_names.len(),
+            n_targets: target_names.len(),
+            inputs,
+            targets,
+            input_names,
+            target_names,
+            classes,
+        }
+    }
+}
+
+fn argmax(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (k, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// Reads a whole file as UTF-8 text, refusing one over `max_bytes` before reading it (by its
+/// declared size) and while reading it (for files that grow or declare no size).
+pub(crate) fn read_to_string_limited(path: &Path, max_bytes: u64) -> Result<String> {
+    let shown = || format!("{:?}", path.display().to_string());
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let too_large = |size: u64| Error::TooLarge {
+        what: format!("the file {}", shown()),
+        size,
+        unit: "bytes",
+        limit: max_bytes,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let declared = file.metadata().map_err(io)?.len();
+    if declared > max_bytes {
+        return Err(too_large(declared));
+    }
+    let mut bytes = Vec::with_capacity(declared as usize);
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        reason: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })
+}

@@ -1,0 +1,477 @@
+//! The model file: a trained layered network ([`Mlp`]) as versioned JSON, saved atomically.
+//!
+//! This module owns the format and its validation. It builds networks only through
+//! [`MlpSpec::build`] and [`Mlp::set_weights`]; it does not touch graphs directly.
+//!
+//! # Format, version 1
+//! ```json
+//! {
+//!   "format": "backprop-model",
+//!   "version": 1,
+//!   "sizes": [2, 2, 1],
+//!   "activations": ["sigmoid", "identity"],
+//!   "bias": 1.0,
+//!   "loss": "half_squared_error",
+//!   "W": [[[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5]]],
+//!   "b": [[0.1, -0.2], [0.3]]
+//! }
+//! ```
+//! - `sizes`: nodes per layer, input layer first; at least 2 layers, none of width 0, and at
+//!   most [`MAX_WEIGHTS`] weights in all.
+//! - `activations`: one per layer after the input, as [`Activation`]'s `Display`
+//!   (`identity`, `sigmoid`, `tanh`, `relu`, `leaky_relu:0.01`).
+//! - `bias`: the bias node's constant value, or `null` for a network without bias.
+//! - `loss`: [`Loss::name`] (`half_squared_error`, `cross_entropy`).
+//! - `W[l][j][i]`: the weight from node `i` of layer `l` to node `j` of layer `l + 1`
+//!   (out-major); `b[l][j]`: the bias weight into node `j` of layer `l + 1` (every `b[l]` empty,
+//!   or `b` absent, when `bias` is `null`).
+//! - Numbers are written so that reading them back gives the same `f64` bit for bit. JSON has
+//!   no NaN or infinity: such weights are refused when saving, and a `null` weight when loading.
+//! - Unknown fields are refused. A file whose `version` is newer than [`VERSION`] is refused
+//!   with a message saying so, before anything else in it is read.
+//!
+//! Not stored: the initialisation and seed (a loaded network's [`Mlp::spec`] has
+//! `Init::Constant(0.0)` and seed 0; its weights are the file's).
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::data::read_to_string_limited;
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
+
+/// The value of the `format` field.
+pub const FORMAT: &str = "backprop-model";
+/// The newest format version this program reads and the one it writes.
+pub const VERSION: u64 = 1;
+/// The most weights (bias weights included) a model file may describe, checked from `sizes`
+/// before any network is built (a network of scalar nodes needs about 100 bytes per weight).
+pub const MAX_WEIGHTS: u64 = 1 << 22;
+/// The largest model file [`load`] reads, in bytes.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// Makes temporary file names unique among the saves of this process.
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Serialize)]
+struct ModelOut<'a> {
+    format: &'static str,
+    version: u64,
+    sizes: &'a [usize],
+    activations: Vec<String>,
+    bias: Option<f64>,
+    loss: &'static str,
+    #[serde(rename = "W")]
+    w: Vec<Vec<Vec<f64>>>,
+    b: Vec<Vec<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
+struct ModelIn {
+    #[allow(dead_code)] // checked by `check_header`
+    format: String,
+    #[allow(dead_code)]
+    version: u64,
+    sizes: Vec<u64>,
+    activations: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
+    bias: Option<Option<f64>>,
+    loss: String,
+    #[serde(rename = "W")]
+    w: Vec<Vec<Vec<Option<f64>>>>,
+    #[serde(default)]
+    b: Option<Vec<Vec<Option<f64>>>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).
+pub(crate) fn present<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
+}
+
+/// The fields every versioned file has; everything else is skipped unread (not allocated).
+struct Header {
+    format: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Header, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = Header;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> std::result::Result<Header, M::Error> {
+                let mut header = Header {
+                    format: None,
+                    version: None,
+                };
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "format" => header.format = Some(map.next_value()?),
+                        "version" => header.version = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(header)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+pub(crate) fn invalid(format: &str, reason: String) -> Error {
+    Error::InvalidFile {
+        format: format.into(),
+        reason,
+    }
+}
+
+/// Checks a file's `format` and `version` before its body is read, so that a file of another
+/// format or a newer version gets that message rather than a structural one.
+pub(crate) fn check_header(text: &str, short: &str, format: &str, supported: u64) -> Result<()> {
+    let header: Header = serde_json::from_str(text).map_err(|e| invalid(short, e.to_string()))?;
+    match header.format {
+        Some(serde_json::Value::String(f)) if f == format => {}
+        Some(other) => {
+            return Err(invalid(
+                short,
+                format!("\"format\" is {other}, expected \"{format}\""),
+            ))
+        }
+        None => {
+            return Err(invalid(
+                short,
+                format!("no \"format\" field (expected \"{format}\")"),
+            ))
+        }
+    }
+    let version = header
+        .version
+        .ok_or_else(|| invalid(short, "no \"version\" field".into()))?;
+    match version.as_u64() {
+        Some(0) | None => Err(invalid(
+            short,
+            format!("\"version\" must be an integer from 1, got {version}"),
+        )),
+        Some(v) if v > supported => Err(Error::UnsupportedVersion {
+            format: short.into(),
+            version: v,
+            supported,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The network as a model file's JSON text (pretty-printed, ending with a newline).
+///
+/// # Errors
+/// [`Error::NonFiniteConstant`] naming the first weight that is not finite (JSON cannot hold it).
+///
+/// # Examples
+/// ```
+/// let net = backprop::tutorial::worked_example()?;
+/// let json = backprop::model_file::to_json_string(&net)?;
+/// assert!(json.contains("\"format\": \"backprop-model\""));
+/// assert_eq!(backprop::model_file::from_json_str(&json)?.params(), net.params());
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn to_json_string(net: &Mlp) -> Result<String> {
+    let (w, b) = (net.weights(), net.biases());
+    for (l, layer) in w.iter().enumerate() {
+        for (j, row) in layer.iter().enumerate() {
+            if let Some(i) = row.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFiniteConstant {
+                    what: format!("weight W[{l}][{j}][{i}]"),
+                    value: row[i],
+                });
+            }
+        }
+    }
+    for (l, layer) in b.iter().enumerate() {
+        if let Some(j) = layer.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteConstant {
+                what: format!("bias weight b[{l}][{j}]"),
+                value: layer[j],
+            });
+        }
+    }
+    let spec = net.spec();
+    let model = ModelOut {
+        format: FORMAT,
+        version: VERSION,
+        sizes: &spec.sizes,
+        activations: spec.activations.iter().map(|a| a.to_string()).collect(),
+        bias: match spec.bias {
+            Bias::None => None,
+            Bias::Node(v) => Some(v),
+        },
+        loss: spec.loss.name(),
+        w,
+        b,
+    };
+    let mut json = serde_json::to_string_pretty(&model)
+        .expect("internal error: a model of finite numbers serialises");
+    json.push('\n');
+    Ok(json)
+}
+
+/// Reads a network from a model file's JSON text. A new network is returned; nothing else
+/// changes, whatever the outcome.
+///
+/// # Errors
+/// [`Error::InvalidFile`] for text that is not JSON, a wrong `format`, a version of 0, a
+/// missing, unknown or mistyped field, the wrong number of activations, an unknown activation or
+/// loss; [`Error::UnsupportedVersion`] for a version newer than [`VERSION`];
+/// [`Error::TooLarge`] for more than [`MAX_WEIGHTS`] weights; [`Error::InvalidNetwork`] for
+/// fewer than 2 layers or a layer of width 0; [`Error::Shape`] naming the first list of `W` or
+/// `b` of the wrong length; [`Error::NonFiniteConstant`] naming the first `null` weight.
+///
+/// # Complexity
+/// O(file size) to parse; the network is built only once its size and shapes are checked.
+pub fn from_json_str(text: &str) -> Result<Mlp> {
+    check_header(text, "model", FORMAT, VERSION)?;
+    let model: ModelIn = serde_json::from_str(text).map_err(|e| invalid("model", e.to_string()))?;
+    let bias = match model.bias {
+        None => {
+            return Err(invalid(
+                "model",
+                "no \"bias\" field (a number, or null for none)".into(),
+            ))
+        }
+        Some(None) => Bias::None,
+        Some(Some(v)) => Bias::Node(v),
+    };
+    check_size(&model.sizes, bias)?;
+    let sizes: Vec<usize> = model.sizes.iter().map(|&n| n as usize).collect();
+    let layers = sizes.len() - 1;
+    if model.activations.len() != layers {
+        return Err(invalid(
+            "model",
+            format!(
+                "expected {layers} activations (one per layer after the input), got {}",
+                model.activations.len()
+            ),
+        ));
+    }
+    let reason = |e: Error| match e {
+        Error::InvalidOption { reason, .. } => reason,
+        other => other.to_string(),
+    };
+    let activations = model
+        .activations
+        .iter()
+        .enumerate()
+        .map(|(l, a)| {
+            Activation::parse(a)
+                .map_err(|e| invalid("model", format!("activations[{l}]: {}", reason(e))))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let loss =
+        Loss::parse(&model.loss).map_err(|e| invalid("model", format!("loss: {}", reason(e))))?;
+    let b = match model.b {
+        Some(b) => b,
+        None if bias == Bias::None => vec![Vec::new(); layers],
+        None => return Err(invalid("model", "no \"b\" field (the bias weights)".into())),
+    };
+    let w = finite_weights(&sizes, bias, model.w, b)?;
+    let mut net = MlpSpec::new(&sizes, Activation::Identity, Activation::Identity)
+        .with_activations(&activations)
+        .with_bias(bias)
+        .with_loss(loss)
+        .with_init(Init::Constant(0.0))
+        .build()?;
+    net.set_weights(&w.0, &w.1)?;
+    Ok(net)
+}
+
+/// Refuses absurd sizes from the numbers alone, before anything is allocated for them.
+fn check_size(sizes: &[u64], bias: Bias) -> Result<()> {
+    if sizes.len() < 2 {
+        return Err(Error::InvalidNetwork(format!(
+            "a network needs at least 2 layers (input and output), got {}",
+            sizes.len()
+        )));
+    }
+    if let Some(l) = sizes.iter().position(|&n| n == 0) {
+        return Err(Error::InvalidNetwork(format!("layer {l} has width 0")));
+    }
+    let with_bias = u64::from(bias != Bias::None);
+    let weights = sizes.windows(2).fold(0u64, |total, pair| {
+        let layer = pair[0].saturating_add(with_bias).saturating_mul(pair[1]);
+        total.saturating_add(layer)
+    });
+    if weights > MAX_WEIGHTS {
+        return Err(Error::TooLarge {
+            what: "the network".into(),
+            size: weights,
+            unit: "weights",
+            limit: MAX_WEIGHTS,
+        });
+    }
+    Ok(())
+}
+
+type Weights = (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>);
+
+/// Checks the shapes of `W` and `b` against `sizes` and that no weight is `null`.
+fn finite_weights(
+    sizes: &[usize],
+    bias: Bias,
+    w: Vec<Vec<Vec<Option<f64>>>>,
+    b: Vec<Vec<Option<f64>>>,
+) -> Result<Weights> {
+    let shape = |what: String, expected: usize, got: usize| {
+        if expected == got {
+            Ok(())
+        } else {
+            Err(Error::Shape {
+                what,
+                expected,
+                got,
+            })
+        }
+    };
+    let null = |what: String| Error::NonFiniteConstant {
+        what: format!("{what} (null in the file)"),
+        value: f64::NAN,
+    };
+    let layers = sizes.len() - 1;
+    shape("weight layers W".into(), layers, w.len())?;
+    shape("bias layers b".into(), layers, b.len())?;
+    let mut weights = Vec::with_capacity(layers);
+    for (l, layer) in w.into_iter().enumerate() {
+        shape(format!("rows of W[{l}]"), sizes[l + 1], layer.len())?;
+        let mut rows = Vec::with_capacity(layer.len());
+        for (j, row) in layer.into_iter().enumerate() {
+            shape(format!("columns of W[{l}][{j}]"), sizes[l], row.len())?;
+            let row = row
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| v.ok_or_else(|| null(format!("weight W[{l}][{j}][{i}]"))))
+                .collect::<Result<Vec<f64>>>()?;
+            rows.push(row);
+        }
+        weights.push(rows);
+    }
+    let mut biases = Vec::with_capacity(layers);
+    for (l, layer) in b.into_iter().enumerate() {
+        let expected = if bias == Bias::None { 0 } else { sizes[l + 1] };
+        shape(format!("b[{l}]"), expected, layer.len())?;
+        let layer = layer
+            .into_iter()
+            .enumerate()
+            .map(|(j, v)| v.ok_or_else(|| null(format!("bias weight b[{l}][{j}]"))))
+            .collect::<Result<Vec<f64>>>()?;
+        biases.push(layer);
+    }
+    Ok((weights, biases))
+}
+
+/// Reads a model file (at most [`MAX_FILE_BYTES`]).
+///
+/// # Errors
+/// [`Error::Io`], [`Error::TooLarge`], and those of [`from_json_str`].
+pub fn load(path: impl AsRef<Path>) -> Result<Mlp> {
+    let text = read_to_string_limited(path.as_ref(), MAX_FILE_BYTES)?;
+    from_json_str(&text)
+}
+
+/// Saves the network as a model file, atomically: the JSON is written to a temporary file in
+/// the same directory, flushed to disk, then renamed over `path` (and the directory flushed
+/// where the platform allows). A crash leaves either the old file or the new one, never a part;
+/// on an error the temporary file is removed.
+///
+/// # Errors
+/// [`Error::NonFiniteConstant`] for a weight JSON cannot hold; [`Error::Io`] naming the file.
+///
+/// # Examples
+/// ```
+/// let net = backprop::tutorial::worked_example()?;
+/// let path = std::env::temp_dir().join(format!("backprop-doc-{}.json", std::process::id()));
+/// backprop::model_file::save(&net, &path)?;
+/// let back = backprop::model_file::load(&path)?;
+/// assert_eq!(back.predict(&[1.0, 1.0])?, net.predict(&[1.0, 1.0])?);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn save(net: &Mlp, path: impl AsRef<Path>) -> Result<()> {
+    save_with_hook(net, path, |_| Ok(()))
+}
+
+/// [`save`], calling `before_rename` with the temporary file's path between writing it and
+/// renaming it over the target: a test's way to inject a failure at the worst moment.
+///
+/// # Errors
+/// Those of [`save`]; an error of `before_rename` as [`Error::Io`] (the temporary file is
+/// removed and the target left as it was).
+#[doc(hidden)]
+pub fn save_with_hook(
+    net: &Mlp,
+    path: impl AsRef<Path>,
+    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let json = to_json_string(net)?;
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let name = path.file_name().ok_or_else(|| Error::Io {
+        path: path.display().to_string(),
+        reason: "not a file name".into(),
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    let unique = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+    temp_name.push(format!(".{}-{unique}.tmp", std::process::id()));
+    let temp = dir.join(temp_name);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
+        file.write_all(json.as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        before_rename(&temp)?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        // best effort: the temporary file may not exist (the failure was opening it)
+        let _ = std::fs::remove_file(&temp);
+        return Err(io(e));
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Flushes a directory's entries (the rename) to disk. Failures are ignored: the rename has
+/// happened, and some platforms and file systems cannot sync a directory.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
