@@ -563,6 +563,20 @@ impl Mlp {
         })
     }
 
+    /// [`Mlp::batch`] with `threads` worker threads (results do not depend on their number).
+    ///
+    /// # Errors
+    /// [`Error::NoLanes`] for 0 lanes; [`Error::InvalidOption`] for 0 threads.
+    pub fn batch_with_threads(&self, lanes: usize, threads: usize) -> Result<Batch> {
+        if threads == 0 {
+            return Err(Error::InvalidOption {
+                name: "threads".into(),
+                reason: "must be at least 1, got 0".into(),
+            });
+        }
+        self.batch(lanes)
+    }
+
     /// The error `E` of the associations (`inputs`: `T x width(0)`, `targets`:
     /// `T x width(L)`, one after the other) under `reduction`, and its gradient with respect to
     /// every parameter, **added** to `grad` (the accumulation is the caller's to reset).
