@@ -22,6 +22,8 @@
 //! - [`nn`]: layered networks built on the graph: activations, bias node, initialisation,
 //!   losses as nodes, the tutorial's notation (x, y, delta, w_ij) read back from the passes.
 //! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
+//! - `plan` (internal): the tape re-laid for blocks of associations (the lanes of one row per
+//!   node, weights stored once): the fast path of [`nn::Mlp::batch_gradient`] and training.
 //! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
 //! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
 //!   report (graph vs textbook vs finite differences).
@@ -37,6 +39,7 @@ pub mod gradcheck;
 pub mod graph;
 pub mod nn;
 pub mod op;
+mod plan;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod tape;

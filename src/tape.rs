@@ -22,7 +22,7 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// One instruction: an op node with its output slot and operand slots (node indices).
 #[derive(Clone, Copy, Debug)]
-enum Instr {
+pub(crate) enum Instr {
     Unary {
         op: Unary,
         out: u32,
@@ -55,7 +55,7 @@ enum Instr {
 }
 
 impl Instr {
-    fn out(&self) -> u32 {
+    pub(crate) fn out(&self) -> u32 {
         match *self {
             Instr::Unary { out, .. }
             | Instr::Binary { out, .. }
@@ -94,15 +94,15 @@ impl Instr {
 #[derive(Clone, Debug)]
 pub struct Tape {
     /// Distinct for every compilation; a workspace remembers the tape it was made for.
-    id: u64,
+    pub(crate) id: u64,
     graph: u32,
-    nodes: usize,
-    instrs: Vec<Instr>,
-    args: Vec<u32>,
-    inputs: Vec<u32>,
-    params: Vec<u32>,
+    pub(crate) nodes: usize,
+    pub(crate) instrs: Vec<Instr>,
+    pub(crate) args: Vec<u32>,
+    pub(crate) inputs: Vec<u32>,
+    pub(crate) params: Vec<u32>,
     param_init: Vec<f64>,
-    consts: Vec<(u32, f64)>,
+    pub(crate) consts: Vec<(u32, f64)>,
     labels: HashMap<u32, Box<str>>,
 }
 
