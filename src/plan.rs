@@ -96,6 +96,34 @@ enum Slot {
     Uniform(u32),
 }
 
+/// The arguments of [`Plan::run`], as a `pulp` operation: `with_simd` is inlined into a
+/// function compiled for the detected instruction set.
+struct Blocks<'p, 'w, 's> {
+    plan: &'p Plan,
+    ws: &'w mut PlanWorkspace,
+    sources: &'s [(&'s [f64], usize)],
+    first: usize,
+    count: usize,
+    max_width: usize,
+    seed: f64,
+}
+
+impl pulp::WithSimd for Blocks<'_, '_, '_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        self.plan.run_blocks(
+            self.ws,
+            self.sources,
+            self.first,
+            self.count,
+            self.max_width,
+            self.seed,
+        )
+    }
+}
+
 impl Plan {
     /// Re-lays `tape` for the gradient of `output` (a node index that must be an op or input).
     pub(crate) fn new(tape: &Tape, output: u32) -> Plan {
@@ -295,7 +323,7 @@ impl Plan {
             values: vec![0.0; self.rows * width],
             adjoints: vec![0.0; self.rows * width],
             uniform_values,
-            uniform_adjoints: vec![0.0; self.uniforms],
+            uniform_adjoints: vec![0.0; self.uniforms * PARTIALS],
         }
     }
 
@@ -310,7 +338,7 @@ impl Plan {
     /// accumulation.
     pub(crate) fn take_gradients(&self, ws: &mut PlanWorkspace, grad: &mut [f64]) {
         for (g, &u) in grad.iter_mut().zip(&self.param_uniforms) {
-            *g += ws.uniform_adjoints[u as usize];
+            *g += reduce(partials(&ws.uniform_adjoints, u));
         }
         ws.uniform_adjoints.fill(0.0);
     }
@@ -321,6 +349,31 @@ impl Plan {
     /// seeded with `seed` in every lane. Returns the sum of the output over the associations,
     /// in order; the parameters' gradients accumulate in the workspace.
     pub(crate) fn run(
+        &self,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        count: usize,
+        max_width: usize,
+        seed: f64,
+    ) -> f64 {
+        // The kernels are plain loops; compiled once more inside a function with the CPU's
+        // vector extensions enabled (AVX2, AVX-512: detected at run time by `pulp`), LLVM
+        // vectorises them to its width. No fused multiply-add is ever formed (Rust does not
+        // contract `a * b + c`), so every width gives the same numbers.
+        pulp::Arch::new().dispatch(Blocks {
+            plan: self,
+            ws,
+            sources,
+            first,
+            count,
+            max_width,
+            seed,
+        })
+    }
+
+    #[inline(always)]
+    fn run_blocks(
         &self,
         ws: &mut PlanWorkspace,
         sources: &[(&[f64], usize)],
@@ -349,7 +402,7 @@ impl Plan {
         sum
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn block<const L: usize>(
         &self,
         ws: &mut PlanWorkspace,
@@ -390,7 +443,7 @@ impl Plan {
             self.backward::<L>(step, values, adjoints, uv, ua);
         }
         for &(shadow, u) in &self.shadows {
-            ua[u as usize] += lane_sum::<L>(row::<L>(adjoints, shadow));
+            add_products::<L>(partials_mut(ua, u), row::<L>(adjoints, shadow), &[1.0; L]);
         }
         sum
     }
@@ -554,11 +607,11 @@ impl Plan {
                             for l in 0..L {
                                 ga[l] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[0];
                             }
-                            ua[b as usize] += weight_gradient::<L>(&g, &x, w);
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, &x, w);
                         }
                         Pair::Weight => {
                             let (x, w) = (row::<L>(values, a), uv[b as usize]);
-                            ua[b as usize] += weight_gradient::<L>(&g, x, w);
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, x, w);
                         }
                         Pair::Rows => {
                             let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
@@ -578,9 +631,8 @@ impl Plan {
                         Pair::Uniforms => {
                             let (x, z) = (uv[a as usize], uv[b as usize]);
                             let [dx, dz] = Binary::Mul.partials(x, z, 0.0);
-                            let gs = lane_sum::<L>(&g);
-                            ua[a as usize] += gs * dx;
-                            ua[b as usize] += gs * dz;
+                            add_products::<L>(partials_mut(ua, a), &g, &[dx; L]);
+                            add_products::<L>(partials_mut(ua, b), &g, &[dz; L]);
                         }
                     }
                 }
@@ -589,41 +641,53 @@ impl Plan {
     }
 }
 
-/// `sum_lanes g * d(x w)/dw`: the weight's gradient over a block, with eight partial sums in a
-/// fixed order (the order does not depend on the vector width the compiler picks).
+/// Partial sums per uniform adjoint: lane `l` of every block adds into partial `l % 8`, and
+/// the eight are reduced in a fixed order when read, so that no horizontal sum is needed per
+/// product and the order does not depend on the vector width the compiler picks.
+const PARTIALS: usize = 8;
+
 #[inline(always)]
-fn weight_gradient<const L: usize>(g: &[f64; L], x: &[f64; L], w: f64) -> f64 {
-    if L >= 8 {
-        let mut acc = [0.0; 8];
-        for c in 0..L / 8 {
-            for k in 0..8 {
-                let l = c * 8 + k;
-                acc[k] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[1];
-            }
+fn partials(buf: &[f64], u: u32) -> &[f64; PARTIALS] {
+    let start = u as usize * PARTIALS;
+    buf[start..start + PARTIALS]
+        .try_into()
+        .expect("internal error: eight partial sums")
+}
+
+#[inline(always)]
+fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
+    let start = u as usize * PARTIALS;
+    (&mut buf[start..start + PARTIALS])
+        .try_into()
+        .expect("internal error: eight partial sums")
+}
+
+/// The sum of the eight partial sums, in a fixed order.
+#[inline(always)]
+fn reduce(p: &[f64; PARTIALS]) -> f64 {
+    ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]))
+}
+
+/// `dst[l % 8] += g[l] * x[l]` for every lane `l`, in lane order.
+#[inline(always)]
+fn add_products<const L: usize>(dst: &mut [f64; PARTIALS], g: &[f64; L], x: &[f64; L]) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * x[l];
         }
-        (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
-    } else {
-        let mut s = 0.0;
-        for l in 0..L {
-            s += g[l] * Binary::Mul.partials(x[l], w, 0.0)[1];
-        }
-        s
     }
 }
 
-/// The sum of a row's lanes, in a fixed order.
+/// A weight's gradient over a block, `g * d(x w)/dw` per lane (`Mul`'s partial), into its
+/// partial sums.
 #[inline(always)]
-fn lane_sum<const L: usize>(x: &[f64; L]) -> f64 {
-    if L >= 8 {
-        let mut acc = [0.0; 8];
-        for c in 0..L / 8 {
-            for k in 0..8 {
-                acc[k] += x[c * 8 + k];
-            }
+fn add_weight_gradient<const L: usize>(dst: &mut [f64; PARTIALS], g: &[f64; L], x: &[f64; L], w: f64) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[1];
         }
-        (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
-    } else {
-        x.iter().sum()
     }
 }
 

@@ -21,6 +21,7 @@ pub struct Args {
     pub chain_ns: Vec<usize>,
     pub chain_one: Option<usize>,
     pub runs: usize,
+    pub lanes: usize,
     pub baseline: PathBuf,
     pub xor_epochs: Option<usize>,
     pub moons_steps: Option<usize>,
@@ -43,6 +44,7 @@ impl Args {
             chain_ns: vec![10_000_000],
             chain_one: None,
             runs: 5,
+            lanes: 64,
             baseline: root.join("target/baseline/release"),
             xor_epochs: None,
             moons_steps: None,
@@ -82,6 +84,10 @@ impl Args {
                 }
                 "--threads" => {
                     a.threads = number(value(i)).max(1);
+                    i += 1;
+                }
+                "--lanes" => {
+                    a.lanes = number(value(i)).max(1);
                     i += 1;
                 }
                 "--runs" => {
@@ -213,6 +219,15 @@ pub fn proc_status_bytes(field: &str) -> u64 {
                 .ok()
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Seconds this thread has run on a CPU (Linux schedstat), a measure less disturbed by other
+/// processes than wall time on a shared machine; 0 where unavailable.
+pub fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns * 1e-9)
 }
 
 /// Resets the kernel's peak-RSS mark of this process (Linux: 5 into clear_refs).

@@ -8,7 +8,7 @@ use backprop::nn::{Activation, Init, Loss, Mlp, MlpSpec, Reduction};
 use backprop::train::{train_with, RunOptions, Schedule, TrainConfig};
 use serde_json::json;
 
-use super::{relative, Args, Data, Json};
+use super::{relative, thread_cpu_seconds, Args, Data, Json};
 
 const IMPL: &str = "backprop/graph";
 
@@ -77,16 +77,22 @@ pub fn network(spec: &MlpSpec, data: &Data) -> Mlp {
 }
 
 /// Trains for `iters` epochs with `threads` threads; returns the net and the training seconds.
-fn train_for(setup: &Setup, data: &Data, iters: usize, threads: usize, lanes: usize) -> (Mlp, f64) {
+fn train_for(
+    setup: &Setup,
+    data: &Data,
+    iters: usize,
+    threads: usize,
+    lanes: usize,
+) -> (Mlp, f64, f64) {
     let mut net = network(&setup.spec, data);
     let mut config = TrainConfig::gradient_descent(setup.learning_rate, iters);
     config.reduction = setup.reduction;
     config.lanes = lanes;
     let options = setup.options.with_threads(threads);
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), thread_cpu_seconds());
     train_with(&mut net, &data.inputs, &data.targets, &config, &options, |_, _| {})
         .expect("training runs");
-    (net, t0.elapsed().as_secs_f64())
+    (net, t0.elapsed().as_secs_f64(), thread_cpu_seconds() - c0)
 }
 
 /// The workload's loss at the net's weights (through the engine's forward pass) and accuracy.
@@ -129,7 +135,7 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
         _ => args.digits_epochs,
     }
     .unwrap_or(data.iters);
-    let lanes = 32;
+    let lanes = args.lanes;
     let thread_counts: Vec<usize> = if name == "digits" && args.threads > 1 {
         vec![1, args.threads]
     } else {
@@ -138,13 +144,13 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
     let mut lines = Vec::new();
     let mut first_params: Option<Vec<f64>> = None;
     for &threads in &thread_counts {
-        let (net, seconds) = train_for(&setup, &data, iters, threads, lanes);
+        let (net, seconds, cpu_seconds) = train_for(&setup, &data, iters, threads, lanes);
         let (loss, accuracy) = evaluate(name, &setup, &net, &data);
         let mut checks = serde_json::Map::new();
         let mut extra = serde_json::Map::new();
         match name {
             "xor" => {
-                let (net_1000, _) = train_for(&setup, &data, 1000, threads, lanes);
+                let (net_1000, _, _) = train_for(&setup, &data, 1000, threads, lanes);
                 let (at_1000, _) = evaluate(name, &setup, &net_1000, &data);
                 extra.insert("loss_at_1000".into(), json!(at_1000));
                 checks.insert(
@@ -198,6 +204,9 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
         o.insert("final_loss".into(), json!(loss));
         o.insert("accuracy".into(), json!(accuracy));
         o.insert("threads".into(), json!(threads));
+        if threads == 1 {
+            o.insert("cpu_seconds".into(), json!(cpu_seconds));
+        }
         o.insert("lanes".into(), json!(lanes));
         o.extend(extra);
         o.insert("checks".into(), Json::Object(checks));
