@@ -483,11 +483,8 @@ impl Tape {
                 }
                 Instr::Binary { op, out, a, b } => {
                     let g = adjoints[out as usize];
-                    let [da, db] = op.partials(
-                        values[a as usize],
-                        values[b as usize],
-                        values[out as usize],
-                    );
+                    let [da, db] =
+                        op.partials(values[a as usize], values[b as usize], values[out as usize]);
                     // a and b may be the same node (x * x): two separate accumulations.
                     adjoints[a as usize] += g * da;
                     adjoints[b as usize] += g * db;

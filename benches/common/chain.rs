@@ -76,7 +76,13 @@ pub fn run_one(n: usize) -> Json {
     let err = got
         .iter()
         .zip(&want)
-        .map(|(&a, &b)| if b.abs() < 1e-300 { (a - b).abs() } else { relative(a, b) })
+        .map(|(&a, &b)| {
+            if b.abs() < 1e-300 {
+                (a - b).abs()
+            } else {
+                relative(a, b)
+            }
+        })
         .fold(0.0f64, f64::max);
     let per = |v: f64| v / n as f64;
     json!({

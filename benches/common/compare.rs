@@ -70,10 +70,11 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let me = std::env::current_exe().expect("current_exe");
-    let only = args
-        .only
-        .clone()
-        .unwrap_or_else(|| ["xor", "moons", "digits", "chain"].map(String::from).to_vec());
+    let only = args.only.clone().unwrap_or_else(|| {
+        ["xor", "moons", "digits", "chain"]
+            .map(String::from)
+            .to_vec()
+    });
     let chain_ns = args
         .chain_ns
         .iter()
@@ -171,7 +172,10 @@ pub fn run(args: &Args) -> ExitCode {
     if only.iter().any(|w| w == "chain") {
         for (field, label) in [
             ("seconds_per_node", "forward + backward, ns per link"),
-            ("build_seconds_per_node", "build (graph + compile), ns per link"),
+            (
+                "build_seconds_per_node",
+                "build (graph + compile), ns per link",
+            ),
             ("peak_bytes_per_node", "peak bytes per link"),
         ] {
             let p = med("backprop/graph", "chain", 1, field);

@@ -115,7 +115,9 @@ impl Args {
                     i += 1;
                 }
                 other => {
-                    eprintln!("unknown option {other} (see the doc comment of benches/workloads.rs)");
+                    eprintln!(
+                        "unknown option {other} (see the doc comment of benches/workloads.rs)"
+                    );
                     std::process::exit(2);
                 }
             }
@@ -129,9 +131,10 @@ impl Args {
     }
 
     pub fn wants(&self, workload: &str) -> bool {
-        self.only
-            .as_ref()
-            .is_none_or(|v| v.iter().any(|s| s == workload))
+        match &self.only {
+            None => true,
+            Some(v) => v.iter().any(|s| s == workload),
+        }
     }
 }
 

@@ -38,7 +38,8 @@ fn setup(name: &str, data: &Data) -> Setup {
         "relu" => Activation::Relu,
         other => panic!("unexpected activation {other}"),
     };
-    let spec = MlpSpec::new(&data.sizes, hidden, Activation::Identity).with_init(Init::Constant(0.0));
+    let spec =
+        MlpSpec::new(&data.sizes, hidden, Activation::Identity).with_init(Init::Constant(0.0));
     match name {
         "xor" => Setup {
             spec,
@@ -90,8 +91,15 @@ fn train_for(
     config.lanes = lanes;
     let options = setup.options.with_threads(threads);
     let (t0, c0) = (Instant::now(), thread_cpu_seconds());
-    train_with(&mut net, &data.inputs, &data.targets, &config, &options, |_, _| {})
-        .expect("training runs");
+    train_with(
+        &mut net,
+        &data.inputs,
+        &data.targets,
+        &config,
+        &options,
+        |_, _| {},
+    )
+    .expect("training runs");
     (net, t0.elapsed().as_secs_f64(), thread_cpu_seconds() - c0)
 }
 
@@ -198,7 +206,10 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
         o.insert(setup.iters_key.into(), json!(iters));
         o.insert("seconds".into(), json!(seconds));
         o.insert(
-            format!("seconds_per_{}", &setup.iters_key[..setup.iters_key.len() - 1]),
+            format!(
+                "seconds_per_{}",
+                &setup.iters_key[..setup.iters_key.len() - 1]
+            ),
             json!(seconds / iters as f64),
         );
         o.insert("final_loss".into(), json!(loss));

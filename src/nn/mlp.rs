@@ -643,7 +643,14 @@ impl Mlp {
             plan.set_params(ws, &self.params);
             for s in 0..shards {
                 let first = s * shard;
-                error += plan.run(ws, &sources, first, shard.min(t_count - first), width, weight);
+                error += plan.run(
+                    ws,
+                    &sources,
+                    first,
+                    shard.min(t_count - first),
+                    width,
+                    weight,
+                );
                 plan.take_gradients(ws, grad);
             }
         } else {
