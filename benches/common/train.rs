@@ -152,7 +152,7 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
     let mut lines = Vec::new();
     let mut first_params: Option<Vec<f64>> = None;
     for &threads in &thread_counts {
-        let (net, seconds, cpu_seconds) = train_for(&setup, &data, iters, threads, lanes);
+        let (net, seconds, _cpu_seconds) = train_for(&setup, &data, iters, threads, lanes);
         let (loss, accuracy) = evaluate(name, &setup, &net, &data);
         let mut checks = serde_json::Map::new();
         let mut extra = serde_json::Map::new();
@@ -215,9 +215,6 @@ pub fn run(args: &Args, name: &str) -> Vec<Json> {
         o.insert("final_loss".into(), json!(loss));
         o.insert("accuracy".into(), json!(accuracy));
         o.insert("threads".into(), json!(threads));
-        if threads == 1 {
-            o.insert("cpu_seconds".into(), json!(cpu_seconds));
-        }
         o.insert("lanes".into(), json!(lanes));
         o.extend(extra);
         o.insert("checks".into(), Json::Object(checks));
