@@ -22,6 +22,8 @@
 //! - [`nn`]: layered networks built on the graph: activations, bias node, initialisation,
 //!   losses as nodes, the tutorial's notation (x, y, delta, w_ij) read back from the passes.
 //! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
+//! - `plan` (internal): the tape re-laid for blocks of associations (the lanes of one row per
+//!   node, weights stored once): the fast path of [`nn::Mlp::batch_gradient`] and training.
 //! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
 //! - [`symbolic`]: reverse mode as a graph transformation (gradients as nodes), Hessians and
 //!   Hessian-vector products by reverse over reverse.
@@ -45,6 +47,7 @@ pub mod graph_file;
 pub mod model_file;
 pub mod nn;
 pub mod op;
+mod plan;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod symbolic;

@@ -22,7 +22,7 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// One instruction: an op node with its output slot and operand slots (node indices).
 #[derive(Clone, Copy, Debug)]
-enum Instr {
+pub(crate) enum Instr {
     Unary {
         op: Unary,
         out: u32,
@@ -55,7 +55,7 @@ enum Instr {
 }
 
 impl Instr {
-    fn out(&self) -> u32 {
+    pub(crate) fn out(&self) -> u32 {
         match *self {
             Instr::Unary { out, .. }
             | Instr::Binary { out, .. }
@@ -94,15 +94,15 @@ impl Instr {
 #[derive(Clone, Debug)]
 pub struct Tape {
     /// Distinct for every compilation; a workspace remembers the tape it was made for.
-    id: u64,
+    pub(crate) id: u64,
     graph: u32,
-    nodes: usize,
-    instrs: Vec<Instr>,
-    args: Vec<u32>,
-    inputs: Vec<u32>,
-    params: Vec<u32>,
+    pub(crate) nodes: usize,
+    pub(crate) instrs: Vec<Instr>,
+    pub(crate) args: Vec<u32>,
+    pub(crate) inputs: Vec<u32>,
+    pub(crate) params: Vec<u32>,
     param_init: Vec<f64>,
-    consts: Vec<(u32, f64)>,
+    pub(crate) consts: Vec<(u32, f64)>,
     labels: HashMap<u32, Box<str>>,
 }
 
@@ -195,6 +195,13 @@ impl Tape {
         let mut param_init = vec![0.0; inner.params.len()];
         let mut consts = Vec::new();
         let mut operands = Vec::new();
+        // Building adds an op's edges right after the op, in operand order, so the edge list
+        // is sorted by target and each op's operands are the next run of edges: one linear
+        // scan instead of a walk of each node's incoming list. Checked as it goes; a graph
+        // whose edges were laid out otherwise is read through petgraph's incoming lists.
+        let edges = inner.dag.raw_edges();
+        let mut sorted = edges.windows(2).all(|w| w[0].target() <= w[1].target());
+        let mut cursor = 0;
         for (index, kind) in inner.dag.node_weights().enumerate() {
             let out = index as u32;
             match *kind {
@@ -202,7 +209,18 @@ impl Tape {
                 NodeKind::Param { slot, value } => param_init[slot as usize] = value,
                 NodeKind::Const(value) => consts.push((out, value)),
                 NodeKind::Op(op) => {
-                    inner.operands(out, &mut operands);
+                    operands.clear();
+                    if sorted {
+                        while cursor < edges.len() && edges[cursor].target().index() == index {
+                            let edge = &edges[cursor];
+                            sorted &= edge.weight as usize == operands.len();
+                            operands.push(edge.source().index() as u32);
+                            cursor += 1;
+                        }
+                    }
+                    if !sorted {
+                        inner.operands(out, &mut operands);
+                    }
                     instrs.push(match op {
                         Op::Unary(op) => Instr::Unary {
                             op,
@@ -418,7 +436,9 @@ impl Tape {
                 *v = inputs[lane * n_inputs + slot];
             }
         }
-        if ws.anomaly {
+        if lanes == 1 && !ws.anomaly {
+            self.forward_single(&mut ws.values);
+        } else if ws.anomaly {
             for instr in &self.instrs {
                 self.forward_one(instr, &mut ws.values, lanes);
                 let out = instr.out();
@@ -435,6 +455,45 @@ impl Tape {
             }
         }
         Ok(())
+    }
+
+    /// The forward pass of one association: scalar reads and writes by index, no lane loops.
+    fn forward_single(&self, values: &mut [f64]) {
+        for instr in &self.instrs {
+            match *instr {
+                Instr::Unary { op, out, a } => values[out as usize] = op.value(values[a as usize]),
+                Instr::Binary { op, out, a, b } => {
+                    values[out as usize] = op.value(values[a as usize], values[b as usize]);
+                }
+                Instr::Sum { .. } | Instr::Dot { .. } | Instr::Max { .. } => {
+                    self.forward_one(instr, values, 1);
+                }
+            }
+        }
+    }
+
+    /// The reverse sweep of one association (see [`Tape::backward_one`]).
+    fn sweep_single(&self, values: &[f64], adjoints: &mut [f64], end: usize) {
+        for instr in self.instrs[..end].iter().rev() {
+            match *instr {
+                Instr::Unary { op, out, a } => {
+                    let g = adjoints[out as usize];
+                    adjoints[a as usize] +=
+                        g * op.derivative(values[a as usize], values[out as usize]);
+                }
+                Instr::Binary { op, out, a, b } => {
+                    let g = adjoints[out as usize];
+                    let [da, db] =
+                        op.partials(values[a as usize], values[b as usize], values[out as usize]);
+                    // a and b may be the same node (x * x): two separate accumulations.
+                    adjoints[a as usize] += g * da;
+                    adjoints[b as usize] += g * db;
+                }
+                Instr::Sum { .. } | Instr::Dot { .. } | Instr::Max { .. } => {
+                    self.backward_one(instr, values, adjoints, 1);
+                }
+            }
+        }
     }
 
     #[inline(always)]
@@ -532,6 +591,10 @@ impl Tape {
         let lanes = ws.lanes;
         // Nodes created after the output cannot influence it: start at its instruction.
         let end = self.instrs.partition_point(|i| i.out() <= output);
+        if lanes == 1 && !ws.anomaly {
+            self.sweep_single(&ws.values, &mut ws.adjoints, end);
+            return Ok(());
+        }
         for instr in self.instrs[..end].iter().rev() {
             if ws.anomaly {
                 let g = lane_slice(&ws.adjoints, instr.out(), lanes);

@@ -198,6 +198,16 @@ impl TextbookNet {
                         .collect(),
                 )
             }
+            Loss::Hinge => (
+                out.iter()
+                    .zip(target)
+                    .map(|(y, t)| (1.0 - t * y).max(0.0))
+                    .sum(),
+                out.iter()
+                    .zip(target)
+                    .map(|(y, t)| if 1.0 - t * y > 0.0 { -t } else { 0.0 })
+                    .collect(),
+            ),
         };
         p.error = error;
         p.delta[last] = d_out

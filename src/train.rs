@@ -58,6 +58,30 @@ impl Optimiser {
         }
     }
 
+    /// The same optimiser with another learning rate (for a schedule).
+    pub fn with_learning_rate(self, rate: f64) -> Optimiser {
+        match self {
+            Optimiser::GradientDescent { .. } => Optimiser::GradientDescent {
+                learning_rate: rate,
+            },
+            Optimiser::Momentum { momentum, .. } => Optimiser::Momentum {
+                learning_rate: rate,
+                momentum,
+            },
+            Optimiser::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                ..
+            } => Optimiser::Adam {
+                learning_rate: rate,
+                beta1,
+                beta2,
+                epsilon,
+            },
+        }
+    }
+
     /// The name used on the command line: `gd`, `momentum`, `adam`.
     pub fn name(self) -> &'static str {
         match self {
@@ -243,6 +267,106 @@ impl TrainConfig {
     }
 }
 
+/// How the learning rate changes over the epochs of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Schedule {
+    /// The optimiser's learning rate in every epoch.
+    #[default]
+    Constant,
+    /// Linear decay, as micrograd's moons demo: in epoch `e = 0, 1, ..., max_epochs - 1`,
+    /// `rate_e = rate * (1 - (1 - final_fraction) * e / max_epochs)`; with rate 1 and
+    /// `final_fraction = 0.1` that is the demo's `1.0 - 0.9 * k / 100` for 100 steps.
+    Linear {
+        /// The fraction of the rate left after the last epoch, in `[0, 1]`.
+        final_fraction: f64,
+    },
+}
+
+impl Schedule {
+    /// The learning rate of epoch `epoch` (from 0) of `epochs`, for a base `rate`.
+    pub fn rate(self, rate: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Schedule::Constant => rate,
+            Schedule::Linear { final_fraction } => {
+                rate * (1.0 - (1.0 - final_fraction) * epoch as f64 / epochs as f64)
+            }
+        }
+    }
+}
+
+/// Settings of a training run beyond [`TrainConfig`]: a learning-rate schedule, an L2 penalty on
+/// the weights and the number of worker threads. The default is none of them: a constant rate,
+/// no penalty, one thread (what [`train`] uses).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunOptions {
+    /// How the learning rate changes over the epochs.
+    pub schedule: Schedule,
+    /// `alpha` of the penalty `alpha * sum_p p^2` over every parameter (biases too), added to
+    /// each step's error; its gradient `2 alpha p` is added to the graph's gradient. 0: none.
+    pub l2: f64,
+    /// Threads that evaluate blocks of associations in parallel. Results are bit-identical for
+    /// any number of threads: associations are split into shards that do not depend on it, and
+    /// the shards' gradients are summed in shard order.
+    pub threads: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            schedule: Schedule::Constant,
+            l2: 0.0,
+            threads: 1,
+        }
+    }
+}
+
+impl RunOptions {
+    /// With this schedule.
+    pub fn with_schedule(mut self, schedule: Schedule) -> RunOptions {
+        self.schedule = schedule;
+        self
+    }
+
+    /// With this L2 penalty.
+    pub fn with_l2(mut self, alpha: f64) -> RunOptions {
+        self.l2 = alpha;
+        self
+    }
+
+    /// With this many threads.
+    pub fn with_threads(mut self, threads: usize) -> RunOptions {
+        self.threads = threads;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |name: &str, reason: String| {
+            Err(Error::InvalidOption {
+                name: name.into(),
+                reason,
+            })
+        };
+        if let Schedule::Linear { final_fraction } = self.schedule {
+            if !(0.0..=1.0).contains(&final_fraction) {
+                return bad(
+                    "schedule",
+                    format!("the final fraction must be in [0, 1], got {final_fraction}"),
+                );
+            }
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return bad(
+                "l2",
+                format!("must be a finite number >= 0, got {}", self.l2),
+            );
+        }
+        if self.threads == 0 {
+            return bad("threads", "must be at least 1, got 0".into());
+        }
+        Ok(())
+    }
+}
+
 /// What happened in a training run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct History {
@@ -290,6 +414,45 @@ pub fn train(
     inputs: &[f64],
     targets: &[f64],
     config: &TrainConfig,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    train_with(
+        net,
+        inputs,
+        targets,
+        config,
+        &RunOptions::default(),
+        on_epoch,
+    )
+}
+
+/// [`train`] with a learning-rate schedule, an L2 penalty and worker threads.
+///
+/// # Errors
+/// As [`train`]; [`Error::InvalidOption`] for bad options.
+///
+/// # Examples
+/// ```
+/// use backprop::nn::{Activation, Init, MlpSpec};
+/// use backprop::train::{train_with, RunOptions, Schedule, TrainConfig};
+/// let (inputs, targets) = backprop::tutorial::xor();
+/// let mut net = MlpSpec::new(&[2, 2, 1], Activation::Sigmoid, Activation::Identity)
+///     .with_init(Init::Uniform { low: -1.0, high: 1.0 })
+///     .build()?;
+/// let options = RunOptions::default()
+///     .with_schedule(Schedule::Linear { final_fraction: 0.5 })
+///     .with_threads(2);
+/// let history = train_with(&mut net, &inputs, &targets,
+///     &TrainConfig::gradient_descent(0.4, 5000), &options, |_, _| {})?;
+/// assert!(history.final_error().unwrap() < history.errors[0]);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train_with(
+    net: &mut Mlp,
+    inputs: &[f64],
+    targets: &[f64],
+    config: &TrainConfig,
+    options: &RunOptions,
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
     let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
@@ -305,12 +468,13 @@ pub fn train(
         });
     }
     config.validate(t_count)?;
+    options.validate()?;
     let batch_size = match config.batch {
         BatchMode::Full => t_count,
         BatchMode::MiniBatch(n) => n,
         BatchMode::Stochastic => 1,
     };
-    let mut batch = net.batch(config.lanes.min(batch_size))?;
+    let mut batch = net.batch_with_threads(config.lanes.min(batch_size), options.threads)?;
     let mut grad = vec![0.0; net.params().len()];
     let mut state = OptimiserState::new(grad.len());
     let mut order: Vec<usize> = (0..t_count).collect();
@@ -320,6 +484,11 @@ pub fn train(
     let mut start_params = net.params().to_vec();
     for epoch in 1..=config.max_epochs {
         start_params.copy_from_slice(net.params());
+        let optimiser = config.optimiser.with_learning_rate(options.schedule.rate(
+            config.optimiser.learning_rate(),
+            epoch - 1,
+            config.max_epochs,
+        ));
         if config.batch != BatchMode::Full {
             for i in (1..t_count).rev() {
                 order.swap(i, rng.random_range(0..=i));
@@ -345,11 +514,16 @@ pub fn train(
                     &mut grad,
                 )?
             };
+            let penalty = if options.l2 > 0.0 {
+                l2_penalty(options.l2, net.params(), &mut grad)
+            } else {
+                0.0
+            };
             epoch_error += match config.reduction {
                 Reduction::Sum => e,
                 Reduction::Mean => e * chunk.len() as f64 / t_count as f64,
-            };
-            state.step(config.optimiser, net.params_mut(), &grad);
+            } + penalty;
+            state.step(optimiser, net.params_mut(), &grad);
         }
         if !epoch_error.is_finite() || net.params().iter().any(|w| !w.is_finite()) {
             net.set_params(&start_params)?;
@@ -371,4 +545,14 @@ pub fn train(
         errors,
         converged: false,
     })
+}
+
+/// `alpha * sum_p p^2`, with its gradient `2 alpha p` added to `grad`.
+fn l2_penalty(alpha: f64, params: &[f64], grad: &mut [f64]) -> f64 {
+    let mut sum = 0.0;
+    for (g, &p) in grad.iter_mut().zip(params) {
+        sum += p * p;
+        *g += 2.0 * alpha * p;
+    }
+    alpha * sum
 }

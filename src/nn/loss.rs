@@ -14,6 +14,10 @@ pub enum Loss {
     /// `m = max_k z_k` so that no exponential overflows; `dE_t/dz_k = softmax_k sum_j y'_j - y'_k`
     /// (`softmax_k - y'_k` for one-hot targets).
     SoftmaxCrossEntropy,
+    /// The max-margin (hinge) loss of targets `y'_k = +-1`: `E_t = sum_k relu(1 - y'_k y_k)`;
+    /// `dE_t/dy_k = -y'_k` where the margin `1 - y'_k y_k` is positive, else 0 (micrograd's
+    /// moons demo, with a `Mean` reduction).
+    Hinge,
 }
 
 impl Loss {
@@ -47,14 +51,27 @@ impl Loss {
                     .collect();
                 g.dot(&pairs)
             }
+            Loss::Hinge => {
+                let margins: Vec<Expr<'g>> = outputs
+                    .iter()
+                    .zip(targets)
+                    .map(|(&y, &t)| (1.0 - t * y).relu())
+                    .collect();
+                match margins.as_slice() {
+                    [one] => *one,
+                    _ => g.sum(&margins),
+                }
+            }
         }
     }
 
-    /// The name used on the command line and in files: `half_squared_error`, `cross_entropy`.
+    /// The name used on the command line and in files: `half_squared_error`, `cross_entropy`,
+    /// `hinge`.
     pub fn name(self) -> &'static str {
         match self {
             Loss::HalfSquaredError => "half_squared_error",
             Loss::SoftmaxCrossEntropy => "cross_entropy",
+            Loss::Hinge => "hinge",
         }
     }
 
@@ -66,10 +83,11 @@ impl Loss {
         match text {
             "half_squared_error" | "mse" | "sse" => Ok(Loss::HalfSquaredError),
             "cross_entropy" | "softmax_cross_entropy" => Ok(Loss::SoftmaxCrossEntropy),
+            "hinge" | "max_margin" => Ok(Loss::Hinge),
             other => Err(Error::InvalidOption {
                 name: "loss".into(),
                 reason: format!(
-                    "unknown loss {other:?} (expected half_squared_error or cross_entropy)"
+                    "unknown loss {other:?} (expected half_squared_error, cross_entropy or hinge)"
                 ),
             }),
         }

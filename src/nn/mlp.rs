@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
 use crate::nn::{Activation, Bias, Init, Loss, Reduction};
+use crate::plan::{block_width, Plan, PlanWorkspace};
 use crate::tape::{Tape, Workspace};
 
 /// What a layered network is: layer sizes, an activation per layer, bias, initialisation, loss.
@@ -152,6 +153,8 @@ pub struct Mlp {
     spec: MlpSpec,
     graph: Graph,
     tape: Tape,
+    /// The tape re-laid for blocks of associations, for the gradient of the loss.
+    plan: Plan,
     params: Vec<f64>,
     targets: Vec<NodeId>,
     /// `x[l][j]`, `y[l][j]` for layers `0..=L` (layer 0: the input leaves, `x = y`).
@@ -235,10 +238,12 @@ impl Mlp {
             )
         };
         let tape = graph.compile()?;
+        let plan = Plan::new(&tape, loss.index() as u32);
         Ok(Mlp {
             spec,
             graph,
             tape,
+            plan,
             params,
             targets,
             x,
@@ -556,10 +561,29 @@ impl Mlp {
     /// # Errors
     /// [`Error::NoLanes`] for 0 lanes.
     pub fn batch(&self, lanes: usize) -> Result<Batch> {
+        self.batch_with_threads(lanes, 1)
+    }
+
+    /// [`Mlp::batch`] with `threads` worker threads (results do not depend on their number).
+    ///
+    /// # Errors
+    /// [`Error::NoLanes`] for 0 lanes; [`Error::InvalidOption`] for 0 threads.
+    pub fn batch_with_threads(&self, lanes: usize, threads: usize) -> Result<Batch> {
+        if threads == 0 {
+            return Err(Error::InvalidOption {
+                name: "threads".into(),
+                reason: "must be at least 1, got 0".into(),
+            });
+        }
+        if lanes == 0 {
+            return Err(Error::NoLanes);
+        }
         Ok(Batch {
-            ws: self.tape.workspace_with_lanes(lanes)?,
-            values: Vec::new(),
-            seeds: vec![0.0; lanes],
+            tape: self.plan.tape_id(),
+            nodes: self.tape.len(),
+            width: block_width(lanes),
+            workspaces: (0..threads).map(|_| self.plan.workspace(lanes)).collect(),
+            partials: Vec::new(),
         })
     }
 
@@ -600,30 +624,67 @@ impl Mlp {
                 got: grad.len(),
             });
         }
-        let lanes = batch.ws.lanes();
-        self.tape.set_params(&mut batch.ws, &self.params)?;
+        if batch.tape != self.plan.tape_id() {
+            return Err(Error::WorkspaceMismatch {
+                workspace_nodes: batch.nodes,
+                tape_nodes: self.tape.len(),
+            });
+        }
         let weight = reduction.weight(t_count);
+        let sources = [(inputs, n_in), (targets, n_out)];
+        let width = batch.width;
+        let shard = shard_len(t_count, width);
+        let shards = t_count.div_ceil(shard);
+        let threads = batch.workspaces.len().min(shards);
+        let plan = &self.plan;
         let mut error = 0.0;
-        for start in (0..t_count).step_by(lanes) {
-            let used = lanes.min(t_count - start);
-            batch.values.clear();
-            for lane in 0..lanes {
-                // pad a short last block with its first association, seeded with 0
-                let t = start + if lane < used { lane } else { 0 };
-                batch
-                    .values
-                    .extend_from_slice(&inputs[t * n_in..(t + 1) * n_in]);
-                batch
-                    .values
-                    .extend_from_slice(&targets[t * n_out..(t + 1) * n_out]);
-                batch.seeds[lane] = if lane < used { weight } else { 0.0 };
+        if threads == 1 {
+            let ws = &mut batch.workspaces[0];
+            plan.set_params(ws, &self.params);
+            for s in 0..shards {
+                let first = s * shard;
+                error += plan.run(
+                    ws,
+                    &sources,
+                    first,
+                    shard.min(t_count - first),
+                    width,
+                    weight,
+                );
+                plan.take_gradients(ws, grad);
             }
-            self.tape.forward(&mut batch.ws, &batch.values)?;
-            let e = self.tape.values(&batch.ws, self.loss)?;
-            error += e[..used].iter().sum::<f64>();
-            self.tape
-                .backward_lanes(&mut batch.ws, self.loss, &batch.seeds)?;
-            self.tape.accumulate_param_gradients(&batch.ws, grad)?;
+        } else {
+            // Each shard's gradient and error in a slot of its own; summed in shard order below,
+            // so that the result does not depend on the number of threads.
+            let p = self.params.len() + 1;
+            batch.partials.clear();
+            batch.partials.resize(shards * p, 0.0);
+            let params = &self.params;
+            rayon::scope(|scope| {
+                let mut rest = batch.partials.as_mut_slice();
+                for (g, ws) in batch.workspaces.iter_mut().take(threads).enumerate() {
+                    let (s0, s1) = (g * shards / threads, (g + 1) * shards / threads);
+                    let (mine, tail) = rest.split_at_mut((s1 - s0) * p);
+                    rest = tail;
+                    let sources = &sources;
+                    scope.spawn(move |_| {
+                        plan.set_params(ws, params);
+                        for (s, part) in (s0..s1).zip(mine.chunks_exact_mut(p)) {
+                            let first = s * shard;
+                            let count = shard.min(t_count - first);
+                            let (gradient, e) = part.split_at_mut(p - 1);
+                            e[0] = plan.run(ws, sources, first, count, width, weight);
+                            plan.take_gradients(ws, gradient);
+                        }
+                    });
+                }
+            });
+            for part in batch.partials.chunks_exact(p) {
+                for (g, v) in grad.iter_mut().zip(part) {
+                    *g += v;
+                }
+                error += part[p - 1];
+            }
         }
         Ok(error * weight)
     }
@@ -656,12 +717,28 @@ fn finite(value: f64, what: impl FnOnce() -> String) -> Result<()> {
     }
 }
 
-/// Buffers for [`Mlp::batch_gradient`], reused across calls.
+/// Shards per batch, at most: associations are split into shards of a length that depends only
+/// on their number and the block width, never on the number of threads.
+const MAX_SHARDS: usize = 32;
+
+/// Associations per shard: about `T / MAX_SHARDS`, rounded up to a whole number of blocks.
+fn shard_len(associations: usize, width: usize) -> usize {
+    associations.div_ceil(MAX_SHARDS).div_ceil(width) * width
+}
+
+/// Buffers for [`Mlp::batch_gradient`], reused across calls: one workspace per thread.
+///
+/// Associations are evaluated in blocks of up to `lanes` (a power of two up to 64: the widest
+/// not above the request), split into shards whose length does not depend on the number of
+/// threads; each shard's gradient is summed over its blocks in order, and the shards' gradients
+/// in shard order, so results are bit-identical for any number of threads.
 #[derive(Clone, Debug)]
 pub struct Batch {
-    ws: Workspace,
-    values: Vec<f64>,
-    seeds: Vec<f64>,
+    tape: u64,
+    nodes: usize,
+    width: usize,
+    workspaces: Vec<PlanWorkspace>,
+    partials: Vec<f64>,
 }
 
 /// One association's forward and backward pass through a layered network, in the tutorial's

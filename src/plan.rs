@@ -1,0 +1,738 @@
+//! The tape re-laid for blocks of associations: the fast path of training.
+//!
+//! A [`Plan`] is made from a compiled [`Tape`] and one output node. It splits the nodes in two:
+//! - *uniform* leaves (parameters and constants) have one value for every association and are
+//!   stored once; their gradient is accumulated once per block, summed over its lanes;
+//! - *varying* nodes (inputs and ops) get one row of `L` lanes, one per association of the
+//!   block, `rows[row * L + lane]`, so that every instruction's inner loop runs over contiguous
+//!   lanes with a width `L` known at compile time (1 to 64), which LLVM vectorises.
+//!
+//! A `dot` node (a neuron: a sum of products) keeps its operands in order; each product is
+//! classified once: varying x uniform (an input or activation times a weight: the weight is
+//! broadcast, its gradient is a sum over lanes), varying x varying, uniform x uniform (the bias
+//! node times its weight). Adjoints are only propagated into nodes that lead to a parameter (the
+//! first layer's weights need no input deltas). A uniform operand of any other op reads a
+//! *shadow* row filled with its value. Adjoints of uniform nodes accumulate over every block of
+//! a shard until [`Plan::take_gradients`] reads them.
+//!
+//! The arithmetic of every op is [`crate::op`]'s (`Unary::value`/`derivative`,
+//! `Binary::value`/`partials`, `max_partial_index`); only the traversal and the layout are
+//! this module's. For one association per block a plan computes the same numbers as the tape,
+//! except that a parameter's gradient is summed over the lanes of a block first.
+
+// The kernels index several fixed-width arrays by the same lane `l`: the shape LLVM vectorises
+// best, and clearer than zipping four iterators.
+#![allow(clippy::needless_range_loop)]
+
+use crate::op::{max_partial_index, Binary, Unary};
+use crate::tape::{Instr, Tape};
+
+/// Widths `L` of a block that have a compiled kernel.
+pub(crate) const BLOCK_WIDTHS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// The widest block width not above `lanes` (at least 1).
+pub(crate) fn block_width(lanes: usize) -> usize {
+    BLOCK_WIDTHS
+        .into_iter()
+        .find(|&w| w <= lanes.max(1))
+        .unwrap_or(1)
+}
+
+/// How a product of a `dot` node reads its operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pair {
+    /// Row `a` times uniform `b`; the row's adjoint is needed.
+    RowWeight,
+    /// Row `a` times uniform `b`; only the uniform's adjoint is needed.
+    Weight,
+    /// Row `a` times row `b`.
+    Rows,
+    /// Uniform `a` times uniform `b`: the same product in every lane.
+    Uniforms,
+}
+
+/// One varying op; operands are rows (uniform operands were given shadow rows).
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Unary {
+        op: Unary,
+        out: u32,
+        a: u32,
+    },
+    Binary {
+        op: Binary,
+        out: u32,
+        a: u32,
+        b: u32,
+    },
+    /// Rows `args[start..start + len]`.
+    Sum {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
+    /// Rows `args[start..start + len]`.
+    Max {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
+    /// Products `pairs[start..start + len]`.
+    Dot {
+        out: u32,
+        start: u32,
+        len: u32,
+    },
+}
+
+/// A tape re-laid for blocks of associations (see the module documentation).
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    tape: u64,
+    rows: usize,
+    uniforms: usize,
+    steps: Vec<Step>,
+    args: Vec<u32>,
+    pair_a: Vec<u32>,
+    pair_b: Vec<u32>,
+    pair_kind: Vec<Pair>,
+    /// Whether a row's adjoint leads to a parameter.
+    need: Vec<bool>,
+    input_rows: Vec<u32>,
+    param_uniforms: Vec<u32>,
+    const_uniforms: Vec<(u32, f64)>,
+    /// (row, uniform): rows that hold a uniform's value in every lane.
+    shadows: Vec<(u32, u32)>,
+    output: u32,
+}
+
+/// The buffers of one thread running a [`Plan`].
+#[derive(Clone, Debug)]
+pub(crate) struct PlanWorkspace {
+    values: Vec<f64>,
+    adjoints: Vec<f64>,
+    uniform_values: Vec<f64>,
+    uniform_adjoints: Vec<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Row(u32),
+    Uniform(u32),
+}
+
+/// The arguments of [`Plan::run`], as a `pulp` operation: `with_simd` is inlined into a
+/// function compiled for the detected instruction set.
+struct Blocks<'p, 'w, 's> {
+    plan: &'p Plan,
+    ws: &'w mut PlanWorkspace,
+    sources: &'s [(&'s [f64], usize)],
+    first: usize,
+    count: usize,
+    max_width: usize,
+    seed: f64,
+}
+
+impl pulp::WithSimd for Blocks<'_, '_, '_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> f64 {
+        self.plan.run_blocks(
+            self.ws,
+            self.sources,
+            self.first,
+            self.count,
+            self.max_width,
+            self.seed,
+        )
+    }
+}
+
+impl Plan {
+    /// Re-lays `tape` for the gradient of `output` (a node index that must be an op or input).
+    pub(crate) fn new(tape: &Tape, output: u32) -> Plan {
+        let nodes = tape.nodes;
+        let mut slot = vec![Slot::Uniform(u32::MAX); nodes];
+        let mut need_node = vec![false; nodes];
+        let mut uniforms = 0u32;
+        let mut const_uniforms = Vec::new();
+        let mut param_uniforms = vec![0; tape.params.len()];
+        for (k, &node) in tape.params.iter().enumerate() {
+            slot[node as usize] = Slot::Uniform(uniforms);
+            need_node[node as usize] = true;
+            param_uniforms[k] = uniforms;
+            uniforms += 1;
+        }
+        for &(node, value) in &tape.consts {
+            slot[node as usize] = Slot::Uniform(uniforms);
+            const_uniforms.push((uniforms, value));
+            uniforms += 1;
+        }
+        // Rows in creation order: inputs and ops (a topological order).
+        let mut is_row = vec![false; nodes];
+        for &node in &tape.inputs {
+            is_row[node as usize] = true;
+        }
+        for instr in &tape.instrs {
+            is_row[instr.out() as usize] = true;
+        }
+        let mut rows = 0u32;
+        for (node, &row) in is_row.iter().enumerate() {
+            if row {
+                slot[node] = Slot::Row(rows);
+                rows += 1;
+            }
+        }
+        let input_rows = tape
+            .inputs
+            .iter()
+            .map(|&n| match slot[n as usize] {
+                Slot::Row(r) => r,
+                Slot::Uniform(_) => unreachable!("internal error: inputs have rows"),
+            })
+            .collect();
+        let mut plan = Plan {
+            tape: tape.id,
+            rows: 0,
+            uniforms: uniforms as usize,
+            steps: Vec::with_capacity(tape.instrs.len()),
+            args: Vec::new(),
+            pair_a: Vec::new(),
+            pair_b: Vec::new(),
+            pair_kind: Vec::new(),
+            need: Vec::new(),
+            input_rows,
+            param_uniforms,
+            const_uniforms,
+            shadows: Vec::new(),
+            output: 0,
+        };
+        let mut shadow_of = vec![u32::MAX; uniforms as usize];
+        let mut row_need = vec![false; rows as usize];
+        // A row for an operand: its own, or a shadow of a uniform.
+        let mut as_row = |plan: &mut Plan, node: u32, rows: &mut u32| -> u32 {
+            match slot[node as usize] {
+                Slot::Row(r) => r,
+                Slot::Uniform(u) => {
+                    if shadow_of[u as usize] == u32::MAX {
+                        shadow_of[u as usize] = *rows;
+                        plan.shadows.push((*rows, u));
+                        *rows += 1;
+                    }
+                    shadow_of[u as usize]
+                }
+            }
+        };
+        let mut shadow_need = Vec::new();
+        for instr in &tape.instrs {
+            let out_node = instr.out();
+            let Slot::Row(out) = slot[out_node as usize] else {
+                unreachable!("internal error: ops have rows")
+            };
+            let mut any_need = false;
+            let mut note = |node: u32| any_need |= need_node[node as usize];
+            let step = match *instr {
+                Instr::Unary { op, a, .. } => {
+                    note(a);
+                    Step::Unary {
+                        op,
+                        out,
+                        a: as_row(&mut plan, a, &mut rows),
+                    }
+                }
+                Instr::Binary { op, a, b, .. } => {
+                    note(a);
+                    note(b);
+                    Step::Binary {
+                        op,
+                        out,
+                        a: as_row(&mut plan, a, &mut rows),
+                        b: as_row(&mut plan, b, &mut rows),
+                    }
+                }
+                Instr::Sum { start, len, .. } | Instr::Max { start, len, .. } => {
+                    let begin = plan.args.len() as u32;
+                    for k in start..start + len {
+                        let a = tape.args[k as usize];
+                        note(a);
+                        let r = as_row(&mut plan, a, &mut rows);
+                        plan.args.push(r);
+                    }
+                    if matches!(instr, Instr::Sum { .. }) {
+                        Step::Sum {
+                            out,
+                            start: begin,
+                            len,
+                        }
+                    } else {
+                        Step::Max {
+                            out,
+                            start: begin,
+                            len,
+                        }
+                    }
+                }
+                Instr::Dot { start, len, .. } => {
+                    let begin = plan.pair_a.len() as u32;
+                    for k in (start..start + len).step_by(2) {
+                        let (a, b) = (tape.args[k as usize], tape.args[k as usize + 1]);
+                        note(a);
+                        note(b);
+                        let (kind, x, y) = match (slot[a as usize], slot[b as usize]) {
+                            (Slot::Row(x), Slot::Row(y)) => (Pair::Rows, x, y),
+                            (Slot::Uniform(x), Slot::Uniform(y)) => (Pair::Uniforms, x, y),
+                            // a * b == b * a exactly: keep the row first
+                            (Slot::Row(x), Slot::Uniform(w)) | (Slot::Uniform(w), Slot::Row(x)) => {
+                                let row_node = if matches!(slot[a as usize], Slot::Row(_)) {
+                                    a
+                                } else {
+                                    b
+                                };
+                                let kind = if need_node[row_node as usize] {
+                                    Pair::RowWeight
+                                } else {
+                                    Pair::Weight
+                                };
+                                (kind, x, w)
+                            }
+                        };
+                        plan.pair_a.push(x);
+                        plan.pair_b.push(y);
+                        plan.pair_kind.push(kind);
+                    }
+                    Step::Dot {
+                        out,
+                        start: begin,
+                        len: len / 2,
+                    }
+                }
+            };
+            need_node[out_node as usize] = any_need;
+            row_need[out as usize] = any_need;
+            plan.steps.push(step);
+            if out_node == output {
+                break;
+            }
+        }
+        for &(_, u) in &plan.shadows {
+            // a shadow passes its adjoint on to a uniform: needed if that is a parameter
+            shadow_need.push(plan.param_uniforms.contains(&u));
+        }
+        plan.rows = rows as usize;
+        row_need.resize(plan.rows, false);
+        for (&(row, _), &n) in plan.shadows.iter().zip(&shadow_need) {
+            row_need[row as usize] = n;
+        }
+        plan.need = row_need;
+        plan.output = match slot[output as usize] {
+            Slot::Row(r) => r,
+            Slot::Uniform(_) => unreachable!("internal error: the output of a plan is an op"),
+        };
+        plan
+    }
+
+    /// The id of the tape the plan was made from.
+    pub(crate) fn tape_id(&self) -> u64 {
+        self.tape
+    }
+
+    /// Buffers for blocks of up to `lanes` associations (see [`block_width`]).
+    pub(crate) fn workspace(&self, lanes: usize) -> PlanWorkspace {
+        let width = block_width(lanes);
+        let mut uniform_values = vec![0.0; self.uniforms];
+        for &(u, value) in &self.const_uniforms {
+            uniform_values[u as usize] = value;
+        }
+        PlanWorkspace {
+            values: vec![0.0; self.rows * width],
+            adjoints: vec![0.0; self.rows * width],
+            uniform_values,
+            uniform_adjoints: vec![0.0; self.uniforms * PARTIALS],
+        }
+    }
+
+    /// Sets the parameters' values (in slot order).
+    pub(crate) fn set_params(&self, ws: &mut PlanWorkspace, params: &[f64]) {
+        for (&u, &value) in self.param_uniforms.iter().zip(params) {
+            ws.uniform_values[u as usize] = value;
+        }
+    }
+
+    /// Adds the accumulated gradient of each parameter to `grad[slot]` and starts a new
+    /// accumulation.
+    pub(crate) fn take_gradients(&self, ws: &mut PlanWorkspace, grad: &mut [f64]) {
+        for (g, &u) in grad.iter_mut().zip(&self.param_uniforms) {
+            *g += reduce(partials(&ws.uniform_adjoints, u));
+        }
+        ws.uniform_adjoints.fill(0.0);
+    }
+
+    /// Forward and backward over associations `first..first + count`; each association's input
+    /// values are the concatenation of its rows in `sources` (`(data, width)`: association `t`
+    /// is `data[t * width..(t + 1) * width]`), in input-slot order. The output's adjoint is
+    /// seeded with `seed` in every lane. Returns the sum of the output over the associations,
+    /// in order; the parameters' gradients accumulate in the workspace.
+    pub(crate) fn run(
+        &self,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        count: usize,
+        max_width: usize,
+        seed: f64,
+    ) -> f64 {
+        // The kernels are plain loops; compiled once more inside a function with the CPU's
+        // vector extensions enabled (AVX2, AVX-512: detected at run time by `pulp`), LLVM
+        // vectorises them to its width. No fused multiply-add is ever formed (Rust does not
+        // contract `a * b + c`), so every width gives the same numbers.
+        pulp::Arch::new().dispatch(Blocks {
+            plan: self,
+            ws,
+            sources,
+            first,
+            count,
+            max_width,
+            seed,
+        })
+    }
+
+    #[inline(always)]
+    fn run_blocks(
+        &self,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        count: usize,
+        max_width: usize,
+        seed: f64,
+    ) -> f64 {
+        let max_width = block_width(max_width);
+        let mut sum = 0.0;
+        let mut start = first;
+        let end = first + count;
+        while start < end {
+            let width = block_width(max_width.min(end - start));
+            sum += match width {
+                64 => self.block::<64>(ws, sources, start, seed),
+                32 => self.block::<32>(ws, sources, start, seed),
+                16 => self.block::<16>(ws, sources, start, seed),
+                8 => self.block::<8>(ws, sources, start, seed),
+                4 => self.block::<4>(ws, sources, start, seed),
+                2 => self.block::<2>(ws, sources, start, seed),
+                _ => self.block::<1>(ws, sources, start, seed),
+            };
+            start += width;
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn block<const L: usize>(
+        &self,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        seed: f64,
+    ) -> f64 {
+        let values = &mut ws.values[..self.rows * L];
+        let adjoints = &mut ws.adjoints[..self.rows * L];
+        let uv = &ws.uniform_values;
+        let ua = &mut ws.uniform_adjoints;
+        // inputs, transposed into rows
+        let mut slot = 0;
+        for &(data, width) in sources {
+            let block = &data[first * width..(first + L) * width];
+            for i in 0..width {
+                let r = self.input_rows[slot + i] as usize * L;
+                for (lane, v) in values[r..r + L].iter_mut().enumerate() {
+                    *v = block[lane * width + i];
+                }
+            }
+            slot += width;
+        }
+        for &(shadow, u) in &self.shadows {
+            row_mut::<L>(values, shadow).fill(uv[u as usize]);
+        }
+        for step in &self.steps {
+            self.forward::<L>(step, values, uv);
+        }
+        let out = row::<L>(values, self.output);
+        let mut sum = 0.0;
+        for &v in out {
+            sum += v;
+        }
+        adjoints.fill(0.0);
+        row_mut::<L>(adjoints, self.output).fill(seed);
+        for step in self.steps.iter().rev() {
+            self.backward::<L>(step, values, adjoints, uv, ua);
+        }
+        for &(shadow, u) in &self.shadows {
+            add_products::<L>(partials_mut(ua, u), row::<L>(adjoints, shadow), &[1.0; L]);
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn forward<const L: usize>(&self, step: &Step, values: &mut [f64], uv: &[f64]) {
+        match *step {
+            Step::Unary { op, out, a } => {
+                let x = *row::<L>(values, a);
+                let y = row_mut::<L>(values, out);
+                for l in 0..L {
+                    y[l] = op.value(x[l]);
+                }
+            }
+            Step::Binary { op, out, a, b } => {
+                let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
+                let y = row_mut::<L>(values, out);
+                for l in 0..L {
+                    y[l] = op.value(x[l], z[l]);
+                }
+            }
+            Step::Sum { out, start, len } => {
+                let mut acc = [0.0; L];
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    let x = row::<L>(values, a);
+                    for l in 0..L {
+                        acc[l] += x[l];
+                    }
+                }
+                *row_mut::<L>(values, out) = acc;
+            }
+            Step::Max { out, start, len } => {
+                let mut acc = [f64::NEG_INFINITY; L];
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    let x = row::<L>(values, a);
+                    for l in 0..L {
+                        acc[l] = acc[l].max(x[l]);
+                    }
+                }
+                *row_mut::<L>(values, out) = acc;
+            }
+            Step::Dot { out, start, len } => {
+                let mut acc = [0.0; L];
+                let range = start as usize..(start + len) as usize;
+                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
+                    .iter()
+                    .zip(&self.pair_a[range.clone()])
+                    .zip(&self.pair_b[range])
+                {
+                    match kind {
+                        Pair::RowWeight | Pair::Weight => {
+                            let (x, w) = (row::<L>(values, a), uv[b as usize]);
+                            for l in 0..L {
+                                acc[l] += Binary::Mul.value(x[l], w);
+                            }
+                        }
+                        Pair::Rows => {
+                            let (x, z) = (row::<L>(values, a), row::<L>(values, b));
+                            for l in 0..L {
+                                acc[l] += Binary::Mul.value(x[l], z[l]);
+                            }
+                        }
+                        Pair::Uniforms => {
+                            let c = Binary::Mul.value(uv[a as usize], uv[b as usize]);
+                            for v in acc.iter_mut() {
+                                *v += c;
+                            }
+                        }
+                    }
+                }
+                *row_mut::<L>(values, out) = acc;
+            }
+        }
+    }
+
+    /// The chain rule for one step: operand adjoint += output adjoint * local partial.
+    #[inline(always)]
+    fn backward<const L: usize>(
+        &self,
+        step: &Step,
+        values: &[f64],
+        adjoints: &mut [f64],
+        uv: &[f64],
+        ua: &mut [f64],
+    ) {
+        match *step {
+            Step::Unary { op, out, a } => {
+                if !self.need[a as usize] {
+                    return;
+                }
+                let g = *row::<L>(adjoints, out);
+                let (x, y) = (row::<L>(values, a), row::<L>(values, out));
+                let ga = row_mut::<L>(adjoints, a);
+                for l in 0..L {
+                    ga[l] += g[l] * op.derivative(x[l], y[l]);
+                }
+            }
+            Step::Binary { op, out, a, b } => {
+                let g = *row::<L>(adjoints, out);
+                let (x, z, y) = (
+                    row::<L>(values, a),
+                    row::<L>(values, b),
+                    row::<L>(values, out),
+                );
+                let mut da = [0.0; L];
+                let mut db = [0.0; L];
+                for l in 0..L {
+                    [da[l], db[l]] = op.partials(x[l], z[l], y[l]);
+                }
+                // a and b may be the same row (x * x): two separate accumulations
+                if self.need[a as usize] {
+                    let ga = row_mut::<L>(adjoints, a);
+                    for l in 0..L {
+                        ga[l] += g[l] * da[l];
+                    }
+                }
+                if self.need[b as usize] {
+                    let gb = row_mut::<L>(adjoints, b);
+                    for l in 0..L {
+                        gb[l] += g[l] * db[l];
+                    }
+                }
+            }
+            Step::Sum { out, start, len } => {
+                let g = *row::<L>(adjoints, out);
+                for &a in &self.args[start as usize..(start + len) as usize] {
+                    if self.need[a as usize] {
+                        let ga = row_mut::<L>(adjoints, a);
+                        for l in 0..L {
+                            ga[l] += g[l]; // d sum / d a_i = 1
+                        }
+                    }
+                }
+            }
+            Step::Max { out, start, len } => {
+                let g = *row::<L>(adjoints, out);
+                let y = *row::<L>(values, out);
+                let operands = &self.args[start as usize..(start + len) as usize];
+                for l in 0..L {
+                    let of_lane = operands.iter().map(|&a| values[a as usize * L + l]);
+                    if let Some(k) = max_partial_index(of_lane, y[l]) {
+                        if self.need[operands[k] as usize] {
+                            adjoints[operands[k] as usize * L + l] += g[l]; // partial 1
+                        }
+                    }
+                }
+            }
+            Step::Dot { out, start, len } => {
+                let g = *row::<L>(adjoints, out);
+                let range = start as usize..(start + len) as usize;
+                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
+                    .iter()
+                    .zip(&self.pair_a[range.clone()])
+                    .zip(&self.pair_b[range])
+                {
+                    match kind {
+                        Pair::RowWeight => {
+                            let w = uv[b as usize];
+                            let x = *row::<L>(values, a);
+                            let ga = row_mut::<L>(adjoints, a);
+                            for l in 0..L {
+                                ga[l] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[0];
+                            }
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, &x, w);
+                        }
+                        Pair::Weight => {
+                            let (x, w) = (row::<L>(values, a), uv[b as usize]);
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, x, w);
+                        }
+                        Pair::Rows => {
+                            let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
+                            if self.need[a as usize] {
+                                let ga = row_mut::<L>(adjoints, a);
+                                for l in 0..L {
+                                    ga[l] += g[l] * Binary::Mul.partials(x[l], z[l], 0.0)[0];
+                                }
+                            }
+                            if self.need[b as usize] {
+                                let gb = row_mut::<L>(adjoints, b);
+                                for l in 0..L {
+                                    gb[l] += g[l] * Binary::Mul.partials(x[l], z[l], 0.0)[1];
+                                }
+                            }
+                        }
+                        Pair::Uniforms => {
+                            let (x, z) = (uv[a as usize], uv[b as usize]);
+                            let [dx, dz] = Binary::Mul.partials(x, z, 0.0);
+                            add_products::<L>(partials_mut(ua, a), &g, &[dx; L]);
+                            add_products::<L>(partials_mut(ua, b), &g, &[dz; L]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Partial sums per uniform adjoint: lane `l` of every block adds into partial `l % 8`, and
+/// the eight are reduced in a fixed order when read, so that no horizontal sum is needed per
+/// product and the order does not depend on the vector width the compiler picks.
+const PARTIALS: usize = 8;
+
+#[inline(always)]
+fn partials(buf: &[f64], u: u32) -> &[f64; PARTIALS] {
+    let start = u as usize * PARTIALS;
+    buf[start..start + PARTIALS]
+        .try_into()
+        .expect("internal error: eight partial sums")
+}
+
+#[inline(always)]
+fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
+    let start = u as usize * PARTIALS;
+    (&mut buf[start..start + PARTIALS])
+        .try_into()
+        .expect("internal error: eight partial sums")
+}
+
+/// The sum of the eight partial sums, in a fixed order.
+#[inline(always)]
+fn reduce(p: &[f64; PARTIALS]) -> f64 {
+    ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]))
+}
+
+/// `dst[l % 8] += g[l] * x[l]` for every lane `l`, in lane order.
+#[inline(always)]
+fn add_products<const L: usize>(dst: &mut [f64; PARTIALS], g: &[f64; L], x: &[f64; L]) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * x[l];
+        }
+    }
+}
+
+/// A weight's gradient over a block, `g * d(x w)/dw` per lane (`Mul`'s partial), into its
+/// partial sums.
+#[inline(always)]
+fn add_weight_gradient<const L: usize>(
+    dst: &mut [f64; PARTIALS],
+    g: &[f64; L],
+    x: &[f64; L],
+    w: f64,
+) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[1];
+        }
+    }
+}
+
+#[inline(always)]
+fn row<const L: usize>(buf: &[f64], r: u32) -> &[f64; L] {
+    let start = r as usize * L;
+    buf[start..start + L]
+        .try_into()
+        .expect("internal error: a row has L lanes")
+}
+
+#[inline(always)]
+fn row_mut<const L: usize>(buf: &mut [f64], r: u32) -> &mut [f64; L] {
+    let start = r as usize * L;
+    (&mut buf[start..start + L])
+        .try_into()
+        .expect("internal error: a row has L lanes")
+}
