@@ -439,6 +439,26 @@ impl Tape {
         if lanes == 1 && !ws.anomaly {
             self.forward_single(&mut ws.values);
         } else if ws.anomaly {
+            // leaves first: a NaN input or weight is named as itself, not as its first consumer
+            let leaves = self
+                .inputs
+                .iter()
+                .map(|&n| (n, "input"))
+                .chain(self.params.iter().map(|&n| (n, "param")));
+            for (node, kind) in leaves {
+                if let Some(&value) = lane_slice(&ws.values, node, lanes)
+                    .iter()
+                    .find(|v| !v.is_finite())
+                {
+                    return Err(Error::Anomaly {
+                        pass: "forward",
+                        node: self.name(node),
+                        op: kind.to_string(),
+                        value,
+                        operands: Vec::new(),
+                    });
+                }
+            }
             for instr in &self.instrs {
                 self.forward_one(instr, &mut ws.values, lanes);
                 let out = instr.out();
@@ -596,13 +616,16 @@ impl Tape {
             return Ok(());
         }
         for instr in self.instrs[..end].iter().rev() {
+            self.backward_one(instr, &ws.values, &mut ws.adjoints, lanes);
             if ws.anomaly {
-                let g = lane_slice(&ws.adjoints, instr.out(), lanes);
-                if let Some(&value) = g.iter().find(|v| !v.is_finite()) {
-                    return Err(self.anomaly("backward", instr, value, &ws.values, lanes));
+                // the first instruction whose contribution makes an operand's adjoint non-finite
+                for a in self.op_and_operands(instr).1 {
+                    let adjoint = lane_slice(&ws.adjoints, a, lanes);
+                    if let Some(&value) = adjoint.iter().find(|v| !v.is_finite()) {
+                        return Err(self.anomaly("backward", instr, value, &ws.values, lanes));
+                    }
                 }
             }
-            self.backward_one(instr, &ws.values, &mut ws.adjoints, lanes);
         }
         Ok(())
     }
@@ -672,7 +695,22 @@ impl Tape {
         values: &[f64],
         lanes: usize,
     ) -> Error {
-        let (op, operands): (Op, Vec<u32>) = match *instr {
+        let (op, operands) = self.op_and_operands(instr);
+        Error::Anomaly {
+            pass,
+            node: self.name(instr.out()),
+            op: op.to_string(),
+            value,
+            operands: operands
+                .iter()
+                .map(|&a| values[a as usize * lanes])
+                .collect(),
+        }
+    }
+
+    /// The op of an instruction and its operand nodes (allocates: for error reports only).
+    fn op_and_operands(&self, instr: &Instr) -> (Op, Vec<u32>) {
+        match *instr {
             Instr::Unary { op, a, .. } => (Op::Unary(op), vec![a]),
             Instr::Binary { op, a, b, .. } => (Op::Binary(op), vec![a, b]),
             Instr::Sum { start, len, .. } => (
@@ -687,16 +725,6 @@ impl Tape {
                 Op::Max,
                 self.args[start as usize..(start + len) as usize].to_vec(),
             ),
-        };
-        Error::Anomaly {
-            pass,
-            node: self.name(instr.out()),
-            op: op.to_string(),
-            value,
-            operands: operands
-                .iter()
-                .map(|&a| values[a as usize * lanes])
-                .collect(),
         }
     }
 

@@ -469,6 +469,8 @@ pub fn train_with(
     }
     config.validate(t_count)?;
     options.validate()?;
+    check_finite(inputs, n_in, "input")?;
+    check_finite(targets, n_out, "target")?;
     let batch_size = match config.batch {
         BatchMode::Full => t_count,
         BatchMode::MiniBatch(n) => n,
@@ -555,4 +557,15 @@ fn l2_penalty(alpha: f64, params: &[f64], grad: &mut [f64]) -> f64 {
         *g += 2.0 * alpha * p;
     }
     alpha * sum
+}
+
+/// The first non-finite value of `data` (`width` values per association), named.
+fn check_finite(data: &[f64], width: usize, what: &str) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(k) => Err(Error::NonFiniteConstant {
+            what: format!("{what} {} of association {}", k % width, k / width),
+            value: data[k],
+        }),
+    }
 }

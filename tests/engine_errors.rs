@@ -170,3 +170,73 @@ fn anomaly_mode_names_the_first_non_finite_node() {
         matches!(err, Error::Anomaly { pass: "forward", value, .. } if value == f64::NEG_INFINITY)
     );
 }
+
+#[test]
+fn anomaly_mode_names_a_non_finite_input_or_weight_itself() {
+    let g = Graph::new();
+    let x = g.input("x");
+    let w = g.param("w", 1.0);
+    let y = (x * w).sigmoid();
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    ws.set_anomaly_mode(true);
+    let err = tape.forward(&mut ws, &[f64::NAN]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forward pass: node 0 (x) = input gave NaN from operands []"
+    );
+    tape.set_params(&mut ws, &[f64::INFINITY]).unwrap();
+    let err = tape.forward(&mut ws, &[1.0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forward pass: node 1 (w) = param gave inf from operands []"
+    );
+    // off: no check, IEEE arithmetic
+    ws.set_anomaly_mode(false);
+    tape.forward(&mut ws, &[1.0]).unwrap();
+    assert_eq!(tape.value(&ws, y).unwrap(), 1.0);
+}
+
+#[test]
+fn division_by_zero_and_exp_overflow_are_caught_in_anomaly_mode() {
+    let g = Graph::new();
+    let (a, b) = (g.input("a"), g.input("b"));
+    let q = (a / b).labelled("q");
+    let e = a.exp().labelled("e");
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    ws.set_anomaly_mode(true);
+    let err = tape.forward(&mut ws, &[1.0, 0.0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "forward pass: node 2 (q) = div gave inf from operands [1.0, 0.0]"
+    );
+    let err = tape.forward(&mut ws, &[710.0, 1.0]).unwrap_err();
+    assert!(
+        matches!(err, Error::Anomaly { ref node, .. } if node.index == e.id().index() as u32),
+        "{err}"
+    );
+    let _ = q;
+}
+
+#[test]
+fn anomaly_mode_catches_a_non_finite_gradient_in_the_backward_pass() {
+    // z = 3 sqrt(x) at x = 0: every value is finite, but d sqrt(x)/dx = 1/(2 sqrt x) is not
+    let g = Graph::new();
+    let x = g.input("x");
+    let root = x.powf(0.5).labelled("root");
+    let z = (root * 3.0).labelled("z");
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    ws.set_anomaly_mode(true);
+    tape.forward(&mut ws, &[0.0]).unwrap();
+    let err = tape.backward(&mut ws, z).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "backward pass: node 1 (root) = powf(0.5) gave inf from operands [0.0]"
+    );
+    // off: the infinite gradient is returned as such
+    ws.set_anomaly_mode(false);
+    tape.backward(&mut ws, z).unwrap();
+    assert_eq!(tape.gradient(&ws, x).unwrap(), f64::INFINITY);
+}

@@ -69,3 +69,94 @@ fn identity_hidden_layer_cannot_learn_xor() {
         assert!((y - 0.5).abs() < 1e-3);
     }
 }
+
+#[test]
+fn training_rejects_bad_data_and_options_by_name() {
+    let (mut inputs, targets) = xor();
+    let mut net = MlpSpec::new(&[2, 2, 1], Activation::Sigmoid, Activation::Identity)
+        .build()
+        .unwrap();
+    inputs[5] = f64::NAN;
+    let err = train(
+        &mut net,
+        &inputs,
+        &targets,
+        &TrainConfig::gradient_descent(0.2, 10),
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input 1 of association 2 must be a finite number, got NaN"
+    );
+    let (inputs, targets) = xor();
+    for (lr, reason) in [(f64::NAN, "NaN"), (-0.1, "-0.1"), (0.0, "0")] {
+        let err = train(
+            &mut net,
+            &inputs,
+            &targets,
+            &TrainConfig::gradient_descent(lr, 10),
+            |_, _| {},
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid learning rate: must be a positive finite number, got {reason}")
+        );
+    }
+    let err = train(
+        &mut net,
+        &inputs,
+        &targets,
+        &TrainConfig::gradient_descent(0.2, 0),
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "invalid epochs: must be at least 1, got 0");
+    let mut config = TrainConfig::gradient_descent(0.2, 10);
+    config.batch = backprop::train::BatchMode::MiniBatch(5);
+    let err = train(&mut net, &inputs, &targets, &config, |_, _| {}).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid batch size: must be between 1 and the number of associations (4), got 5"
+    );
+}
+
+#[test]
+fn divergence_is_an_error_naming_the_epoch_and_the_last_finite_weights_are_kept() {
+    let (inputs, targets) = xor();
+    let mut net = MlpSpec::new(&[2, 8, 1], Activation::Relu, Activation::Identity)
+        .with_seed(1)
+        .build()
+        .unwrap();
+    let mut last_finite = Vec::new();
+    let err = train(
+        &mut net,
+        &inputs,
+        &targets,
+        &TrainConfig::gradient_descent(1e6, 1000),
+        |_, _| {},
+    )
+    .unwrap_err();
+    let backprop::Error::Diverged { epoch, .. } = err else {
+        panic!("expected divergence, got {err}")
+    };
+    assert!(epoch >= 1);
+    assert!(net.params().iter().all(|w| w.is_finite()));
+    // training again for epoch - 1 epochs from the same start reproduces the kept weights
+    let mut again = MlpSpec::new(&[2, 8, 1], Activation::Relu, Activation::Identity)
+        .with_seed(1)
+        .build()
+        .unwrap();
+    if epoch > 1 {
+        train(
+            &mut again,
+            &inputs,
+            &targets,
+            &TrainConfig::gradient_descent(1e6, epoch - 1),
+            |_, e| last_finite.push(e),
+        )
+        .unwrap();
+    }
+    assert_eq!(net.params(), again.params());
+}

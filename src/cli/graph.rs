@@ -1,0 +1,102 @@
+//! `backprop graph`: a picture of a model or graph file, as DOT text or SVG.
+
+use std::path::PathBuf;
+
+use backprop::render::{graph_dot, graph_svg};
+use backprop::{Graph, NodeId, Tape, Workspace};
+
+use super::{parse_numbers, write_file, CliResult, Context, Failure};
+
+/// Options of `backprop graph`. Without a file: the tutorial's worked example.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GraphArgs {
+    /// A saved model (layered network).
+    #[arg(long, value_name = "FILE.json", conflicts_with = "graph")]
+    pub model: Option<PathBuf>,
+    /// A graph file.
+    #[arg(long, value_name = "FILE.json")]
+    pub graph: Option<PathBuf>,
+    /// For a model: an input to show values and gradients for (comma-separated).
+    #[arg(long, allow_hyphen_values = true)]
+    pub input: Option<String>,
+    /// For a model: the target of that input.
+    #[arg(long, allow_hyphen_values = true)]
+    pub target: Option<String>,
+    /// dot or svg.
+    #[arg(long, default_value = "svg")]
+    pub format: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn passes(tape: &Tape, inputs: &[f64], params: Option<&[f64]>, output: NodeId) -> CliResult<Workspace> {
+    let mut ws = tape.workspace();
+    if let Some(params) = params {
+        tape.set_params(&mut ws, params)?;
+    }
+    tape.forward(&mut ws, inputs).context(|| "cannot evaluate the graph".into())?;
+    tape.backward(&mut ws, output).context(|| "cannot differentiate the graph".into())?;
+    Ok(ws)
+}
+
+/// Runs `backprop graph`.
+pub fn run(args: &GraphArgs) -> CliResult {
+    let svg = match args.format.as_str() {
+        "svg" => true,
+        "dot" => false,
+        other => return Err(Failure::usage(format!("invalid --format {other:?} (expected dot or svg)"))),
+    };
+    let render = |graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>| {
+        if svg {
+            graph_svg(graph, values, gradients)
+        } else {
+            graph_dot(graph, values, gradients)
+        }
+    };
+    let text = if let Some(path) = &args.graph {
+        let loaded = backprop::graph_file::load_graph(path).context(|| format!("cannot load the graph {}", path.display()))?;
+        let tape = loaded.graph.compile()?;
+        let ws = passes(&tape, &loaded.input_values, None, loaded.output)?;
+        let values: Vec<f64> = loaded.graph.nodes().map(|n| tape.value(&ws, n)).collect::<Result<_, _>>()?;
+        let grads = tape.gradients_of(&ws)?;
+        render(&loaded.graph, Some(&values), Some(grads.as_slice()))
+    } else {
+        let net = match &args.model {
+            Some(path) => backprop::model_file::load(path).context(|| format!("cannot load the model {}", path.display()))?,
+            None => backprop::tutorial::worked_example()?,
+        };
+        let input = match (&args.input, &args.model) {
+            (Some(text), _) => Some(parse_numbers(text).map_err(|e| Failure::usage("invalid --input").because(e))?),
+            (None, None) => Some(backprop::tutorial::WORKED_INPUT.to_vec()),
+            (None, Some(_)) => None,
+        };
+        let target = match (&args.target, &args.model) {
+            (Some(text), _) => parse_numbers(text).map_err(|e| Failure::usage("invalid --target").because(e))?,
+            (None, None) => backprop::tutorial::WORKED_TARGET.to_vec(),
+            (None, Some(_)) => vec![0.0; net.sizes()[net.layers()]],
+        };
+        match input {
+            None => render(net.graph(), None, None),
+            Some(input) => {
+                let eval = net.evaluate(&input, &target).usage(|| "--input/--target do not fit the model".into())?;
+                drop(eval);
+                let tape = net.tape();
+                let mut association = input.clone();
+                association.extend_from_slice(&target);
+                let ws = passes(tape, &association, Some(net.params()), net.loss_node())?;
+                let values: Vec<f64> = net.graph().nodes().map(|n| tape.value(&ws, n)).collect::<Result<_, _>>()?;
+                let grads = tape.gradients_of(&ws)?;
+                render(net.graph(), Some(&values), Some(grads.as_slice()))
+            }
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            write_file(path, &text)?;
+            println!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}

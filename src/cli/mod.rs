@@ -1,0 +1,151 @@
+//! The command line's arguments, its failures and their exit codes. Everything that reads or
+//! writes a file or prints lives under `cli/`; the library never does.
+
+pub mod check;
+pub mod grad;
+pub mod graph;
+pub mod net;
+pub mod predict;
+pub mod progress;
+pub mod train;
+pub mod walkthrough;
+
+use std::fmt;
+use std::path::Path;
+
+use clap::{Parser, Subcommand};
+
+/// Neural networks as graphs of scalar ops, differentiated by reverse mode and checked
+/// against the textbook delta rule. With no command: `train` on XOR.
+#[derive(Parser, Debug)]
+#[command(name = "backprop", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: train the tutorial's 2x2x1 network on XOR).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a layered network (default: the tutorial's 2x2x1 sigmoid network on XOR).
+    Train(train::TrainArgs),
+    /// Print the step-by-step trace of one training step (default: the tutorial's worked example).
+    Walkthrough(walkthrough::WalkthroughArgs),
+    /// Compare reverse mode, the textbook delta rule and finite differences, weight by weight.
+    Check(check::CheckArgs),
+    /// Evaluate a graph file and print every node's value and the output's gradient, as JSON.
+    Grad(grad::GradArgs),
+    /// Draw a model or a graph file as DOT or SVG.
+    Graph(graph::GraphArgs),
+    /// Run a saved model on a CSV file.
+    Predict(predict::PredictArgs),
+}
+
+/// Why the command line stopped: a failure the user must fix (exit 1) or a wrong usage (exit 2),
+/// with a message and the chain of causes.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 or 2.
+    pub code: i32,
+    /// One clear line.
+    pub message: String,
+    /// What caused it, outermost first.
+    pub causes: Vec<String>,
+}
+
+impl Failure {
+    /// A failure the user must fix (a bad file, divergence, a failed check): exit code 1.
+    pub fn fix(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+            causes: Vec::new(),
+        }
+    }
+
+    /// A wrong usage of the command line: exit code 2.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+            causes: Vec::new(),
+        }
+    }
+
+    /// Adds a cause below the message.
+    pub fn because(mut self, cause: impl fmt::Display) -> Failure {
+        self.causes.push(cause.to_string());
+        self
+    }
+}
+
+impl From<backprop::Error> for Failure {
+    fn from(error: backprop::Error) -> Failure {
+        Failure::fix(error.to_string())
+    }
+}
+
+/// Results of the command line.
+pub type CliResult<T = ()> = Result<T, Failure>;
+
+/// Context for a library error: `what` failed, because of `error`.
+pub trait Context<T> {
+    /// Exit code 1 with `what` as the message and the error as its cause.
+    fn context(self, what: impl FnOnce() -> String) -> CliResult<T>;
+    /// Exit code 2 (a flag's value is wrong) with `what` as the message.
+    fn usage(self, what: impl FnOnce() -> String) -> CliResult<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for Result<T, E> {
+    fn context(self, what: impl FnOnce() -> String) -> CliResult<T> {
+        self.map_err(|e| Failure::fix(what()).because(e))
+    }
+    fn usage(self, what: impl FnOnce() -> String) -> CliResult<T> {
+        self.map_err(|e| Failure::usage(what()).because(e))
+    }
+}
+
+/// Writes `text` to `path` atomically (a temporary file in the same folder, then a rename).
+pub fn write_file(path: &Path, text: &str) -> CliResult {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Failure::fix(format!("cannot write {}", path.display())).because(e)
+    })
+}
+
+/// Parses a comma-separated list of numbers (`1,0.5,-2`).
+pub fn parse_numbers(text: &str) -> Result<Vec<f64>, String> {
+    text.split(',')
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{s:?} is not a finite number"))
+        })
+        .collect()
+}
+
+/// Parses a comma-separated list of layer widths (`2,2,1`).
+pub fn parse_widths(text: &str) -> Result<Vec<usize>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|s| s.trim().parse::<usize>().map_err(|_| format!("{s:?} is not a layer width")))
+        .collect()
+}

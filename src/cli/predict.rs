@@ -1,0 +1,67 @@
+//! `backprop predict`: run a saved model on a CSV file.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use backprop::data::{CsvOptions, Dataset, Scaling};
+
+use super::{write_file, CliResult, Context, Failure};
+
+/// Options of `backprop predict`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// A saved model (from `backprop train --save`).
+    #[arg(long, value_name = "FILE.json")]
+    pub model: PathBuf,
+    /// A CSV file with a header row; every column is an input unless named by --ignore.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// Columns to leave out (targets or labels present in the file), comma-separated.
+    #[arg(long, value_name = "COL1,..")]
+    pub ignore: Option<String>,
+    /// Scaling of the inputs, as used when training: none, minmax, standard, divide:N.
+    #[arg(long, default_value = "none")]
+    pub scale: String,
+    /// Write the predictions as CSV to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE.csv")]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs `backprop predict`.
+pub fn run(args: &PredictArgs) -> CliResult {
+    let net = backprop::model_file::load(&args.model).context(|| format!("cannot load the model {}", args.model.display()))?;
+    let scaling = match args.scale.split(':').collect::<Vec<_>>().as_slice() {
+        ["none"] => Scaling::None,
+        ["minmax"] => Scaling::MinMax,
+        ["standard"] | ["standardize"] => Scaling::Standardize,
+        ["divide", n] => Scaling::Divide(n.parse().map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number")))?),
+        _ => return Err(Failure::usage(format!("invalid --scale {:?}", args.scale))),
+    };
+    let ignored: Vec<String> = args.ignore.as_deref().map(|s| s.split(',').map(|c| c.trim().to_string()).collect()).unwrap_or_default();
+    let data = Dataset::from_csv_path(&args.data, &CsvOptions::columns(&ignored).with_scaling(scaling))
+        .context(|| format!("cannot load {}", args.data.display()))?;
+    if data.n_inputs() != net.sizes()[0] {
+        return Err(Failure::fix(format!(
+            "{} has {} input columns, the model expects {}",
+            args.data.display(),
+            data.n_inputs(),
+            net.sizes()[0]
+        )));
+    }
+    let outputs = net.sizes()[net.layers()];
+    let mut csv = (0..outputs).map(|k| format!("output_{k}")).collect::<Vec<_>>().join(",");
+    csv.push('\n');
+    for t in 0..data.len() {
+        let (x, _) = data.association(t)?;
+        let y = net.predict(x)?;
+        let _ = writeln!(csv, "{}", y.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+    }
+    match &args.output {
+        Some(path) => {
+            write_file(path, &csv)?;
+            println!("wrote {} predictions to {}", data.len(), path.display());
+        }
+        None => print!("{csv}"),
+    }
+    Ok(())
+}
