@@ -28,6 +28,8 @@
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
 //! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`trace`]: the step-by-step record of one training step, rendered as text.
+//! - [`render`]: pictures as strings: DOT and SVG of any graph, a layered network's forward,
+//!   backward and update pictures, the loss curve.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`error`]: the one public error type.
 
@@ -37,6 +39,7 @@ pub mod gradcheck;
 pub mod graph;
 pub mod nn;
 pub mod op;
+pub mod render;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod tape;
