@@ -197,6 +197,11 @@ impl Graph {
         self.inner.borrow().dag.edge_count()
     }
 
+    /// Read access to the storage, for read-only views such as [`crate::render`].
+    pub(crate) fn with_inner<R>(&self, f: impl FnOnce(&Inner) -> R) -> R {
+        f(&self.inner.borrow())
+    }
+
     fn expr(&self, index: u32) -> Expr<'_> {
         Expr::new(self, NodeId::new(self.id, index))
     }

@@ -32,6 +32,8 @@
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
 //! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`trace`]: the step-by-step record of one training step, rendered as text.
+//! - [`render`]: pictures as strings: DOT and SVG of any graph, a layered network's forward,
+//!   backward and update pictures, the loss curve.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`data`]: data sets of associations, the numeric CSV reader, train/test splits.
 //! - [`model_file`]: trained layered networks as versioned JSON, saved atomically.
@@ -48,6 +50,7 @@ pub mod model_file;
 pub mod nn;
 pub mod op;
 mod plan;
+pub mod render;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod symbolic;

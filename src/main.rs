@@ -1,10 +1,37 @@
-//! The `backprop` command line.
+//! The `backprop` command line: argument parsing, files, printing and exit codes (0 success,
+//! 1 a failure the user must fix, 2 wrong usage). The library never prints.
 
-fn main() -> Result<(), backprop::Error> {
-    let trace = backprop::tutorial::worked_example_trace()?;
-    print!(
-        "{}",
-        trace.render(&backprop::tutorial::worked_example_figures())
-    );
-    Ok(())
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() {
+    let args = Cli::parse();
+    let result = match &args.command {
+        None => cli::train::run(&default_train()),
+        Some(Command::Train(a)) => cli::train::run(a),
+        Some(Command::Walkthrough(a)) => cli::walkthrough::run(a),
+        Some(Command::Check(a)) => cli::check::run(a),
+        Some(Command::Grad(a)) => cli::grad::run(a),
+        Some(Command::Graph(a)) => cli::graph::run(a),
+        Some(Command::Predict(a)) => cli::predict::run(a),
+    };
+    if let Err(failure) = result {
+        eprintln!("error: {}", failure.message);
+        for cause in &failure.causes {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(failure.code);
+    }
+}
+
+/// `backprop train` with every option at its default: the tutorial's 2x2x1 network on XOR.
+fn default_train() -> cli::train::TrainArgs {
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        train: cli::train::TrainArgs,
+    }
+    Defaults::parse_from(["backprop"]).train
 }

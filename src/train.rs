@@ -238,7 +238,12 @@ impl TrainConfig {
         }
     }
 
-    fn validate(&self, associations: usize) -> Result<()> {
+    /// Checks the configuration for a data set of `associations` associations.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first option out of its domain (a learning rate that
+    /// is not positive and finite, 0 epochs, a batch size of 0 or larger than the data, ...).
+    pub fn validate(&self, associations: usize) -> Result<()> {
         self.optimiser.validate()?;
         let bad = |name: &str, reason: String| {
             Err(Error::InvalidOption {

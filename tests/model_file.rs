@@ -430,10 +430,10 @@ fn unknown_activation_or_loss_and_wrong_activation_count_are_refused() {
         }
     );
     let mut value = rich_json();
-    value["loss"] = json!("hinge");
+    value["loss"] = json!("squared_hinge");
     assert_eq!(
         load_value(&value).unwrap_err().to_string(),
-        "invalid model file: loss: unknown loss \"hinge\" (expected half_squared_error or cross_entropy)"
+        "invalid model file: loss: unknown loss \"squared_hinge\" (expected half_squared_error, cross_entropy or hinge)"
     );
     let mut value = rich_json();
     value["activations"] = json!(["sigmoid"]);

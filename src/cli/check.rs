@@ -47,28 +47,44 @@ pub fn run(args: &CheckArgs) -> CliResult {
     let reduction = match args.reduction.as_str() {
         "sum" => Reduction::Sum,
         "mean" => Reduction::Mean,
-        other => return Err(Failure::usage(format!("invalid --reduction {other:?} (expected sum or mean)"))),
+        other => {
+            return Err(Failure::usage(format!(
+                "invalid --reduction {other:?} (expected sum or mean)"
+            )))
+        }
     };
     let (net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {
-        let net = backprop::model_file::load(path).context(|| format!("cannot load the model {}", path.display()))?;
+        let net = backprop::model_file::load(path)
+            .context(|| format!("cannot load the model {}", path.display()))?;
         let data = args.data.load()?;
         (net, data.inputs().to_vec(), data.targets().to_vec())
     } else if args.random {
-        let widths = super::parse_widths(&args.widths).map_err(|e| Failure::usage("invalid --widths").because(e))?;
+        let widths = super::parse_widths(&args.widths)
+            .map_err(|e| Failure::usage("invalid --widths").because(e))?;
         let [n_in, n_out] = widths[..] else {
-            return Err(Failure::usage("invalid --widths: expected two numbers, IN,OUT"));
+            return Err(Failure::usage(
+                "invalid --widths: expected two numbers, IN,OUT",
+            ));
         };
         if args.associations == 0 {
             return Err(Failure::usage("invalid --associations: at least 1"));
         }
         let net = args.net.spec(n_in, n_out)?.build()?;
         let mut rng = Init::rng(args.net.seed.wrapping_add(1));
-        let inputs = (0..args.associations * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
-        let targets = (0..args.associations * n_out).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let inputs = (0..args.associations * n_in)
+            .map(|_| rng.random_range(-2.0..2.0))
+            .collect();
+        let targets = (0..args.associations * n_out)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         (net, inputs, targets)
     } else {
         let net = backprop::tutorial::worked_example()?;
-        (net, backprop::tutorial::WORKED_INPUT.to_vec(), backprop::tutorial::WORKED_TARGET.to_vec())
+        (
+            net,
+            backprop::tutorial::WORKED_INPUT.to_vec(),
+            backprop::tutorial::WORKED_TARGET.to_vec(),
+        )
     };
     let tolerances = Tolerances::default();
     if args.order == 2 {
@@ -85,8 +101,18 @@ pub fn run(args: &CheckArgs) -> CliResult {
             associations.extend_from_slice(&targets[t * n_out..(t + 1) * n_out]);
         }
         let r = reduction.weight(inputs.len() / n_in);
-        let mut report = check_hessian(net.graph(), net.loss_node(), &associations, Some(net.params()), tolerances)?;
-        for row in report.symbolic.iter_mut().chain(report.finite_difference.iter_mut()) {
+        let mut report = check_hessian(
+            net.graph(),
+            net.loss_node(),
+            &associations,
+            Some(net.params()),
+            tolerances,
+        )?;
+        for row in report
+            .symbolic
+            .iter_mut()
+            .chain(report.finite_difference.iter_mut())
+        {
             row.iter_mut().for_each(|v| *v *= r);
         }
         print!("{}", report.render());
@@ -99,6 +125,10 @@ pub fn run(args: &CheckArgs) -> CliResult {
     print!("{}", report.render());
     match report.first_failure() {
         None => Ok(()),
-        Some(row) => Err(Failure::fix(format!("the gradients disagree, first at {} (node {})", row.name, row.node.index()))),
+        Some(row) => Err(Failure::fix(format!(
+            "the gradients disagree, first at {} (node {})",
+            row.name,
+            row.node.index()
+        ))),
     }
 }

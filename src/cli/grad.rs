@@ -19,16 +19,23 @@ pub struct GradArgs {
 
 /// Runs `backprop grad`.
 pub fn run(args: &GradArgs) -> CliResult {
-    let loaded = load_graph(&args.file).context(|| format!("cannot load the graph {}", args.file.display()))?;
+    let loaded = load_graph(&args.file)
+        .context(|| format!("cannot load the graph {}", args.file.display()))?;
     let graph = &loaded.graph;
     let tape = graph.compile()?;
     let mut ws = tape.workspace();
     ws.set_anomaly_mode(true);
-    tape.forward(&mut ws, &loaded.input_values).context(|| "cannot evaluate the graph".into())?;
-    tape.backward(&mut ws, loaded.output).context(|| "cannot differentiate the graph".into())?;
+    tape.forward(&mut ws, &loaded.input_values)
+        .context(|| "cannot evaluate the graph".into())?;
+    tape.backward(&mut ws, loaded.output)
+        .context(|| "cannot differentiate the graph".into())?;
     let grads = tape.gradients_of(&ws)?;
     let file_id = |node: backprop::NodeId| {
-        loaded.nodes.iter().find(|(_, n)| *n == node).map(|(id, _)| *id)
+        loaded
+            .nodes
+            .iter()
+            .find(|(_, n)| *n == node)
+            .map(|(id, _)| *id)
     };
     let mut nodes = Vec::new();
     let mut leaves = serde_json::Map::new();
@@ -44,7 +51,10 @@ pub fn run(args: &GradArgs) -> CliResult {
             "gradient": gradient,
         }));
         if !matches!(kind, NodeKind::Op(_)) {
-            leaves.insert(label.unwrap_or_else(|| format!("node {id}")), json!(gradient));
+            leaves.insert(
+                label.unwrap_or_else(|| format!("node {id}")),
+                json!(gradient),
+            );
         }
     }
     let out = json!({
@@ -53,6 +63,9 @@ pub fn run(args: &GradArgs) -> CliResult {
         "gradient_wrt_leaves": Value::Object(leaves),
         "nodes": nodes,
     });
-    println!("{}", serde_json::to_string_pretty(&out).context(|| "cannot print JSON".into())?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&out).context(|| "cannot print JSON".into())?
+    );
     Ok(())
 }

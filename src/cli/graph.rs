@@ -30,13 +30,20 @@ pub struct GraphArgs {
     pub output: Option<PathBuf>,
 }
 
-fn passes(tape: &Tape, inputs: &[f64], params: Option<&[f64]>, output: NodeId) -> CliResult<Workspace> {
+fn passes(
+    tape: &Tape,
+    inputs: &[f64],
+    params: Option<&[f64]>,
+    output: NodeId,
+) -> CliResult<Workspace> {
     let mut ws = tape.workspace();
     if let Some(params) = params {
         tape.set_params(&mut ws, params)?;
     }
-    tape.forward(&mut ws, inputs).context(|| "cannot evaluate the graph".into())?;
-    tape.backward(&mut ws, output).context(|| "cannot differentiate the graph".into())?;
+    tape.forward(&mut ws, inputs)
+        .context(|| "cannot evaluate the graph".into())?;
+    tape.backward(&mut ws, output)
+        .context(|| "cannot differentiate the graph".into())?;
     Ok(ws)
 }
 
@@ -45,7 +52,11 @@ pub fn run(args: &GraphArgs) -> CliResult {
     let svg = match args.format.as_str() {
         "svg" => true,
         "dot" => false,
-        other => return Err(Failure::usage(format!("invalid --format {other:?} (expected dot or svg)"))),
+        other => {
+            return Err(Failure::usage(format!(
+                "invalid --format {other:?} (expected dot or svg)"
+            )))
+        }
     };
     let render = |graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>| {
         if svg {
@@ -55,37 +66,53 @@ pub fn run(args: &GraphArgs) -> CliResult {
         }
     };
     let text = if let Some(path) = &args.graph {
-        let loaded = backprop::graph_file::load_graph(path).context(|| format!("cannot load the graph {}", path.display()))?;
+        let loaded = backprop::graph_file::load_graph(path)
+            .context(|| format!("cannot load the graph {}", path.display()))?;
         let tape = loaded.graph.compile()?;
         let ws = passes(&tape, &loaded.input_values, None, loaded.output)?;
-        let values: Vec<f64> = loaded.graph.nodes().map(|n| tape.value(&ws, n)).collect::<Result<_, _>>()?;
+        let values: Vec<f64> = loaded
+            .graph
+            .nodes()
+            .map(|n| tape.value(&ws, n))
+            .collect::<Result<_, _>>()?;
         let grads = tape.gradients_of(&ws)?;
         render(&loaded.graph, Some(&values), Some(grads.as_slice()))
     } else {
         let net = match &args.model {
-            Some(path) => backprop::model_file::load(path).context(|| format!("cannot load the model {}", path.display()))?,
+            Some(path) => backprop::model_file::load(path)
+                .context(|| format!("cannot load the model {}", path.display()))?,
             None => backprop::tutorial::worked_example()?,
         };
         let input = match (&args.input, &args.model) {
-            (Some(text), _) => Some(parse_numbers(text).map_err(|e| Failure::usage("invalid --input").because(e))?),
+            (Some(text), _) => Some(
+                parse_numbers(text).map_err(|e| Failure::usage("invalid --input").because(e))?,
+            ),
             (None, None) => Some(backprop::tutorial::WORKED_INPUT.to_vec()),
             (None, Some(_)) => None,
         };
         let target = match (&args.target, &args.model) {
-            (Some(text), _) => parse_numbers(text).map_err(|e| Failure::usage("invalid --target").because(e))?,
+            (Some(text), _) => {
+                parse_numbers(text).map_err(|e| Failure::usage("invalid --target").because(e))?
+            }
             (None, None) => backprop::tutorial::WORKED_TARGET.to_vec(),
             (None, Some(_)) => vec![0.0; net.sizes()[net.layers()]],
         };
         match input {
             None => render(net.graph(), None, None),
             Some(input) => {
-                let eval = net.evaluate(&input, &target).usage(|| "--input/--target do not fit the model".into())?;
+                let eval = net
+                    .evaluate(&input, &target)
+                    .usage(|| "--input/--target do not fit the model".into())?;
                 drop(eval);
                 let tape = net.tape();
                 let mut association = input.clone();
                 association.extend_from_slice(&target);
                 let ws = passes(tape, &association, Some(net.params()), net.loss_node())?;
-                let values: Vec<f64> = net.graph().nodes().map(|n| tape.value(&ws, n)).collect::<Result<_, _>>()?;
+                let values: Vec<f64> = net
+                    .graph()
+                    .nodes()
+                    .map(|n| tape.value(&ws, n))
+                    .collect::<Result<_, _>>()?;
                 let grads = tape.gradients_of(&ws)?;
                 render(net.graph(), Some(&values), Some(grads.as_slice()))
             }

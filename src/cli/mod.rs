@@ -112,8 +112,14 @@ pub fn write_file(path: &Path, text: &str) -> CliResult {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let write = || -> std::io::Result<()> {
         use std::io::Write;
         let mut file = std::fs::File::create(&tmp)?;
@@ -146,6 +152,10 @@ pub fn parse_widths(text: &str) -> Result<Vec<usize>, String> {
         return Ok(Vec::new());
     }
     text.split(',')
-        .map(|s| s.trim().parse::<usize>().map_err(|_| format!("{s:?} is not a layer width")))
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{s:?} is not a layer width"))
+        })
         .collect()
 }

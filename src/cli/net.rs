@@ -46,7 +46,10 @@ fn parse_bias(text: &str) -> Result<Bias, String> {
 }
 
 fn parse_init(text: &str) -> Result<Init, String> {
-    let number = |s: &str| s.parse::<f64>().map_err(|_| format!("{s:?} is not a number"));
+    let number = |s: &str| {
+        s.parse::<f64>()
+            .map_err(|_| format!("{s:?} is not a number"))
+    };
     let parts: Vec<&str> = text.split(':').collect();
     match parts.as_slice() {
         ["uniform"] => Ok(Init::Uniform { low: -1.0, high: 1.0 }),
@@ -61,11 +64,16 @@ fn parse_init(text: &str) -> Result<Init, String> {
 impl NetArgs {
     /// The specification for data of `n_inputs` inputs and `n_outputs` targets.
     pub fn spec(&self, n_inputs: usize, n_outputs: usize) -> CliResult<MlpSpec> {
-        let hidden = parse_widths(&self.hidden).map_err(|e| Failure::usage("invalid --hidden").because(e))?;
-        let activation = Activation::parse(&self.activation).usage(|| "invalid --activation".into())?;
-        let output = Activation::parse(&self.output_activation).usage(|| "invalid --output-activation".into())?;
-        let bias = parse_bias(&self.bias).map_err(|e| Failure::usage("invalid --bias").because(e))?;
-        let init = parse_init(&self.init).map_err(|e| Failure::usage("invalid --init").because(e))?;
+        let hidden = parse_widths(&self.hidden)
+            .map_err(|e| Failure::usage("invalid --hidden").because(e))?;
+        let activation =
+            Activation::parse(&self.activation).usage(|| "invalid --activation".into())?;
+        let output = Activation::parse(&self.output_activation)
+            .usage(|| "invalid --output-activation".into())?;
+        let bias =
+            parse_bias(&self.bias).map_err(|e| Failure::usage("invalid --bias").because(e))?;
+        let init =
+            parse_init(&self.init).map_err(|e| Failure::usage("invalid --init").because(e))?;
         let loss = Loss::parse(&self.loss).usage(|| "invalid --loss".into())?;
         let mut sizes = vec![n_inputs];
         sizes.extend(hidden);
@@ -109,17 +117,31 @@ impl DataArgs {
             }
             return Ok(Dataset::xor());
         };
-        let scaling = match self.scale.split(':').collect::<Vec<_>>().as_slice() {
-            ["none"] => Scaling::None,
-            ["minmax"] => Scaling::MinMax,
-            ["standard"] | ["standardize"] => Scaling::Standardize,
-            ["divide", n] => Scaling::Divide(n.parse().map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number")))?),
-            _ => return Err(Failure::usage(format!("invalid --scale {:?} (expected none, minmax, standard or divide:N)", self.scale))),
-        };
+        let scaling =
+            match self.scale.split(':').collect::<Vec<_>>().as_slice() {
+                ["none"] => Scaling::None,
+                ["minmax"] => Scaling::MinMax,
+                ["standard"] | ["standardize"] => Scaling::Standardize,
+                ["divide", n] => Scaling::Divide(n.parse().map_err(|_| {
+                    Failure::usage(format!("invalid --scale: {n:?} is not a number"))
+                })?),
+                _ => {
+                    return Err(Failure::usage(format!(
+                        "invalid --scale {:?} (expected none, minmax, standard or divide:N)",
+                        self.scale
+                    )))
+                }
+            };
         let options = match (&self.target, &self.label) {
-            (Some(columns), None) => CsvOptions::columns(&columns.split(',').map(str::trim).collect::<Vec<_>>()),
+            (Some(columns), None) => {
+                CsvOptions::columns(&columns.split(',').map(str::trim).collect::<Vec<_>>())
+            }
             (None, Some(column)) => CsvOptions::label(column, self.classes),
-            _ => return Err(Failure::usage("--data needs --target COLUMNS or --label COLUMN")),
+            _ => {
+                return Err(Failure::usage(
+                    "--data needs --target COLUMNS or --label COLUMN",
+                ))
+            }
         }
         .with_scaling(scaling);
         Dataset::from_csv_path(path, &options).context(|| format!("cannot load {}", path.display()))

@@ -29,17 +29,28 @@ pub struct PredictArgs {
 
 /// Runs `backprop predict`.
 pub fn run(args: &PredictArgs) -> CliResult {
-    let net = backprop::model_file::load(&args.model).context(|| format!("cannot load the model {}", args.model.display()))?;
+    let net = backprop::model_file::load(&args.model)
+        .context(|| format!("cannot load the model {}", args.model.display()))?;
     let scaling = match args.scale.split(':').collect::<Vec<_>>().as_slice() {
         ["none"] => Scaling::None,
         ["minmax"] => Scaling::MinMax,
         ["standard"] | ["standardize"] => Scaling::Standardize,
-        ["divide", n] => Scaling::Divide(n.parse().map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number")))?),
+        ["divide", n] => Scaling::Divide(
+            n.parse()
+                .map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number")))?,
+        ),
         _ => return Err(Failure::usage(format!("invalid --scale {:?}", args.scale))),
     };
-    let ignored: Vec<String> = args.ignore.as_deref().map(|s| s.split(',').map(|c| c.trim().to_string()).collect()).unwrap_or_default();
-    let data = Dataset::from_csv_path(&args.data, &CsvOptions::columns(&ignored).with_scaling(scaling))
-        .context(|| format!("cannot load {}", args.data.display()))?;
+    let ignored: Vec<String> = args
+        .ignore
+        .as_deref()
+        .map(|s| s.split(',').map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default();
+    let data = Dataset::from_csv_path(
+        &args.data,
+        &CsvOptions::columns(&ignored).with_scaling(scaling),
+    )
+    .context(|| format!("cannot load {}", args.data.display()))?;
     if data.n_inputs() != net.sizes()[0] {
         return Err(Failure::fix(format!(
             "{} has {} input columns, the model expects {}",
@@ -49,12 +60,22 @@ pub fn run(args: &PredictArgs) -> CliResult {
         )));
     }
     let outputs = net.sizes()[net.layers()];
-    let mut csv = (0..outputs).map(|k| format!("output_{k}")).collect::<Vec<_>>().join(",");
+    let mut csv = (0..outputs)
+        .map(|k| format!("output_{k}"))
+        .collect::<Vec<_>>()
+        .join(",");
     csv.push('\n');
     for t in 0..data.len() {
         let (x, _) = data.association(t)?;
         let y = net.predict(x)?;
-        let _ = writeln!(csv, "{}", y.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+        let _ = writeln!(
+            csv,
+            "{}",
+            y.iter()
+                .map(|v| format!("{v:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
     }
     match &args.output {
         Some(path) => {

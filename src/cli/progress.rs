@@ -23,8 +23,10 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} epoch {pos}/{len}  error {msg}  ({elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{bar:40} epoch {pos}/{len}  error {msg}  ({elapsed})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Progress::Bar(bar)
         } else {

@@ -58,19 +58,34 @@ impl TrainArgs {
         let learning_rate = self.learning_rate;
         let optimiser = match self.optimiser.as_str() {
             "gd" | "sgd" | "gradient_descent" => Optimiser::GradientDescent { learning_rate },
-            "momentum" => Optimiser::Momentum { learning_rate, momentum: self.momentum },
+            "momentum" => Optimiser::Momentum {
+                learning_rate,
+                momentum: self.momentum,
+            },
             "adam" => Optimiser::adam(learning_rate),
-            other => return Err(Failure::usage(format!("invalid --optimiser {other:?} (expected gd, momentum or adam)"))),
+            other => {
+                return Err(Failure::usage(format!(
+                    "invalid --optimiser {other:?} (expected gd, momentum or adam)"
+                )))
+            }
         };
         let batch = match self.batch.as_str() {
             "full" => BatchMode::Full,
             "stochastic" | "1" => BatchMode::Stochastic,
-            n => BatchMode::MiniBatch(n.parse().map_err(|_| Failure::usage(format!("invalid --batch {n:?} (expected full, stochastic or a number)")))?),
+            n => BatchMode::MiniBatch(n.parse().map_err(|_| {
+                Failure::usage(format!(
+                    "invalid --batch {n:?} (expected full, stochastic or a number)"
+                ))
+            })?),
         };
         let reduction = match self.reduction.as_str() {
             "sum" => Reduction::Sum,
             "mean" => Reduction::Mean,
-            other => return Err(Failure::usage(format!("invalid --reduction {other:?} (expected sum or mean)"))),
+            other => {
+                return Err(Failure::usage(format!(
+                    "invalid --reduction {other:?} (expected sum or mean)"
+                )))
+            }
         };
         Ok(TrainConfig {
             optimiser,
@@ -89,18 +104,35 @@ pub fn run(args: &TrainArgs) -> CliResult {
     let config = args.config()?;
     let data = args.data.load()?;
     if !(0.0..1.0).contains(&args.test_fraction) {
-        return Err(Failure::usage(format!("invalid --test-fraction {}: must be in [0, 1)", args.test_fraction)));
+        return Err(Failure::usage(format!(
+            "invalid --test-fraction {}: must be in [0, 1)",
+            args.test_fraction
+        )));
     }
     let (train_set, test_set) = if args.test_fraction > 0.0 {
-        let (test, train) = data.split(args.test_fraction, args.net.seed).usage(|| "invalid --test-fraction".into())?;
+        let (test, train) = data
+            .split(args.test_fraction, args.net.seed)
+            .usage(|| "invalid --test-fraction".into())?;
         (train, Some(test))
     } else {
         (data, None)
     };
-    let mut net = args.net.spec(train_set.n_inputs(), train_set.n_targets())?.build()?;
+    config
+        .validate(train_set.len())
+        .usage(|| "invalid training options".into())?;
+    let mut net = args
+        .net
+        .spec(train_set.n_inputs(), train_set.n_targets())?
+        .build()?;
     let progress = Progress::new(config.max_epochs);
     let start = Instant::now();
-    let result = train(&mut net, train_set.inputs(), train_set.targets(), &config, |epoch, error| progress.epoch(epoch, error));
+    let result = train(
+        &mut net,
+        train_set.inputs(),
+        train_set.targets(),
+        &config,
+        |epoch, error| progress.epoch(epoch, error),
+    );
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
     let history = result.map_err(|e| {
@@ -124,18 +156,26 @@ pub fn run(args: &TrainArgs) -> CliResult {
     println!(
         "final error: {final_error:.6e} after {} epochs ({}) in {seconds:.2} s",
         history.epochs(),
-        if history.converged { format!("below the threshold {:e}", config.error_threshold) } else { "the epoch limit".into() }
+        if history.converged {
+            format!("below the threshold {:e}", config.error_threshold)
+        } else {
+            "the epoch limit".into()
+        }
     );
     report(&net, &train_set, "training set")?;
     if let Some(test) = &test_set {
         report(&net, test, "held-out set")?;
     }
     if let Some(path) = &args.plot {
-        write_file(path, &backprop::render::loss_curve_svg(&history.errors, "error per epoch"))?;
+        write_file(
+            path,
+            &backprop::render::loss_curve_svg(&history.errors, "error per epoch"),
+        )?;
         println!("wrote the error curve to {}", path.display());
     }
     if let Some(path) = &args.save {
-        backprop::model_file::save(&net, path).context(|| format!("cannot save the model to {}", path.display()))?;
+        backprop::model_file::save(&net, path)
+            .context(|| format!("cannot save the model to {}", path.display()))?;
         println!("saved the model to {}", path.display());
     }
     Ok(())
@@ -148,7 +188,12 @@ fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
         for t in 0..data.len() {
             let (x, y) = data.association(t)?;
             let out = net.predict(x)?;
-            let fmt = |v: &[f64], p: usize| v.iter().map(|v| format!("{v:.p$}")).collect::<Vec<_>>().join(", ");
+            let fmt = |v: &[f64], p: usize| {
+                v.iter()
+                    .map(|v| format!("{v:.p$}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             println!("  [{}] -> [{}] ({})", fmt(x, 2), fmt(&out, 4), fmt(y, 2));
         }
     }
@@ -160,7 +205,11 @@ fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
                 correct += 1;
             }
         }
-        println!("{name}: accuracy {:.2}% ({correct} of {})", 100.0 * correct as f64 / data.len() as f64, data.len());
+        println!(
+            "{name}: accuracy {:.2}% ({correct} of {})",
+            100.0 * correct as f64 / data.len() as f64,
+            data.len()
+        );
     }
     Ok(())
 }
@@ -170,6 +219,12 @@ pub fn argmax(values: &[f64]) -> usize {
     values
         .iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(best, max), (k, &v)| if v > max { (k, v) } else { (best, max) })
+        .fold((0, f64::NEG_INFINITY), |(best, max), (k, &v)| {
+            if v > max {
+                (k, v)
+            } else {
+                (best, max)
+            }
+        })
         .0
 }

@@ -46,23 +46,36 @@ pub struct WalkthroughArgs {
 
 /// Runs `backprop walkthrough`.
 pub fn run(args: &WalkthroughArgs) -> CliResult {
-    let input = parse_numbers(&args.input).map_err(|e| Failure::usage("invalid --input").because(e))?;
-    let target = parse_numbers(&args.target).map_err(|e| Failure::usage("invalid --target").because(e))?;
+    let input =
+        parse_numbers(&args.input).map_err(|e| Failure::usage("invalid --input").because(e))?;
+    let target =
+        parse_numbers(&args.target).map_err(|e| Failure::usage("invalid --target").because(e))?;
     if !(args.learning_rate.is_finite() && args.learning_rate > 0.0) {
-        return Err(Failure::usage(format!("invalid --learning-rate {}: must be a positive number", args.learning_rate)));
+        return Err(Failure::usage(format!(
+            "invalid --learning-rate {}: must be a positive number",
+            args.learning_rate
+        )));
     }
     let worked = args.model.is_none() && args.layers.is_none();
     let net: Mlp = if let Some(path) = &args.model {
-        backprop::model_file::load(path).context(|| format!("cannot load the model {}", path.display()))?
+        backprop::model_file::load(path)
+            .context(|| format!("cannot load the model {}", path.display()))?
     } else if let Some(layers) = &args.layers {
         let mut sizes = vec![input.len()];
-        sizes.extend(parse_widths(layers).map_err(|e| Failure::usage("invalid --layers").because(e))?);
+        sizes.extend(
+            parse_widths(layers).map_err(|e| Failure::usage("invalid --layers").because(e))?,
+        );
         sizes.push(target.len());
-        let activation = Activation::parse(&args.activation).usage(|| "invalid --activation".into())?;
-        let output = Activation::parse(&args.output_activation).usage(|| "invalid --output-activation".into())?;
+        let activation =
+            Activation::parse(&args.activation).usage(|| "invalid --activation".into())?;
+        let output = Activation::parse(&args.output_activation)
+            .usage(|| "invalid --output-activation".into())?;
         let bias = match args.bias.as_str() {
             "none" => Bias::None,
-            v => Bias::Node(v.parse().map_err(|_| Failure::usage(format!("invalid --bias {v:?}")))?),
+            v => Bias::Node(
+                v.parse()
+                    .map_err(|_| Failure::usage(format!("invalid --bias {v:?}")))?,
+            ),
         };
         MlpSpec::new(&sizes, activation, output)
             .with_bias(bias)
@@ -72,8 +85,13 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
     } else {
         tutorial::worked_example()?
     };
-    let trace = Trace::training_step(&net, &input, &target, args.learning_rate).usage(|| "the association does not fit the network".into())?;
-    let figures = if worked && input == tutorial::WORKED_INPUT && target == tutorial::WORKED_TARGET && args.learning_rate == tutorial::WORKED_LEARNING_RATE {
+    let trace = Trace::training_step(&net, &input, &target, args.learning_rate)
+        .usage(|| "the association does not fit the network".into())?;
+    let figures = if worked
+        && input == tutorial::WORKED_INPUT
+        && target == tutorial::WORKED_TARGET
+        && args.learning_rate == tutorial::WORKED_LEARNING_RATE
+    {
         tutorial::worked_example_figures()
     } else {
         Vec::new()
@@ -81,7 +99,9 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
     print!("{}", trace.render(&figures));
     if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir).context(|| format!("cannot create {}", dir.display()))?;
-        for (stem, svg) in backprop::render::walkthrough_svgs(&net, &input, &target, args.learning_rate)? {
+        for (stem, svg) in
+            backprop::render::walkthrough_svgs(&net, &input, &target, args.learning_rate)?
+        {
             let path = dir.join(format!("{stem}.svg"));
             write_file(&path, &svg)?;
             println!("wrote {}", path.display());

@@ -78,7 +78,7 @@ impl Init {
 
     /// A seeded generator (xoshiro256++, a fixed, documented algorithm: same seed, same weights
     /// on every platform and version of this crate).
-    pub(crate) fn rng(seed: u64) -> Xoshiro256PlusPlus {
+    pub fn rng(seed: u64) -> Xoshiro256PlusPlus {
         Xoshiro256PlusPlus::seed_from_u64(seed)
     }
 }

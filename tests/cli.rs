@@ -1,0 +1,320 @@
+//! The command line, end to end: every subcommand's output, the files it writes, its exit codes
+//! (0 success, 1 a failure to fix, 2 wrong usage) and its one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn backprop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("backprop-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn no_command_trains_xor_and_prints_the_predictions() {
+    let o = backprop(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("trained a 2x2x1 network"), "{out}");
+    assert!(out.contains("final error:"), "{out}");
+    assert!(out.contains("below the threshold"), "{out}");
+    // the four XOR predictions, each within 0.01 of its target
+    for (input, target) in [
+        ("[1.00, 1.00]", 0.0),
+        ("[1.00, 0.00]", 1.0),
+        ("[0.00, 1.00]", 1.0),
+        ("[0.00, 0.00]", 0.0),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(input))
+            .unwrap_or_else(|| panic!("no {input} in\n{out}"));
+        let predicted: f64 = line
+            .split("-> [")
+            .nth(1)
+            .unwrap()
+            .split(']')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((predicted - target).abs() < 0.01, "{line}");
+    }
+    // not a terminal: plain progress lines on stderr
+    assert!(
+        stderr(&o).contains("epoch 1/10000: error"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn walkthrough_prints_the_worked_example_and_writes_pictures() {
+    let dir = scratch("walkthrough");
+    let o = backprop(&["walkthrough", "--svg", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let expected = std::fs::read_to_string("snapshots/worked_example_trace.snap").unwrap();
+    let body = expected.splitn(3, "---\n").nth(2).unwrap();
+    assert!(out.starts_with(body.trim_end()), "{out}");
+    for stem in ["1-forward", "2-backward", "3-update"] {
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{stem}"
+        );
+    }
+}
+
+#[test]
+fn walkthrough_of_a_small_layer_spec() {
+    let o = backprop(&[
+        "walkthrough",
+        "--layers",
+        "3",
+        "--input",
+        "0.5,-1",
+        "--target",
+        "1,0",
+        "--bias",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("delta_j[2]") && out.contains("dE/db_k[1]"),
+        "{out}"
+    );
+    assert!(!out.contains("tutorial:"));
+}
+
+#[test]
+fn check_passes_on_the_worked_example_and_on_a_random_net() {
+    let o = backprop(&["check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("all 6 weights agree"));
+    let o = backprop(&[
+        "check",
+        "--random",
+        "--hidden",
+        "4,3",
+        "--activation",
+        "tanh",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("weights agree"));
+    let o = backprop(&["check", "--order", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("all 36 entries agree"));
+}
+
+#[test]
+fn check_fails_with_exit_code_1_when_gradients_disagree() {
+    // a relu exactly at its kink: relu'(0) = 0 by convention, finite differences see 1/2
+    let dir = scratch("kink");
+    let model = write(
+        &dir.join("kink.json"),
+        r#"{"format":"backprop-model","version":1,"sizes":[1,1,1],"activations":["relu","identity"],"bias":null,"loss":"half_squared_error","W":[[[0.0]],[[1.0]]],"b":[[],[]]}"#,
+    );
+    let data = write(&dir.join("one.csv"), "x,y\n1,1\n");
+    let o = backprop(&["check", "--model", &model, "--data", &data, "--target", "y"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("1 of 2 weights disagree; the first is w0[0->0]"));
+    assert_eq!(
+        stderr(&o).lines().next().unwrap(),
+        "error: the gradients disagree, first at w0[0->0] (node 1)"
+    );
+}
+
+#[test]
+fn train_on_csv_saves_plots_and_predicts_bit_identically() {
+    let dir = scratch("train");
+    let data = write(&dir.join("and.csv"), "a,b,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
+    let model = dir.join("and.json");
+    let plot = dir.join("loss.svg");
+    let o = backprop(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--hidden",
+        "3",
+        "--epochs",
+        "2000",
+        "--optimiser",
+        "adam",
+        "--learning-rate",
+        "0.05",
+        "--save",
+        model.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+    let first = backprop(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &data,
+        "--ignore",
+        "y",
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    // predictions printed with full precision ({:?}) agree with the library on the loaded model
+    let net = backprop::model_file::load(&model).unwrap();
+    let expected: f64 = net.predict(&[1.0, 1.0]).unwrap()[0];
+    assert_eq!(
+        out.lines().nth(4).unwrap().parse::<f64>().unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn grad_prints_values_and_gradients_as_json() {
+    let dir = scratch("grad");
+    let file = write(
+        &dir.join("g.json"),
+        r#"{"format":"backprop-graph","version":1,"nodes":[
+            {"id":0,"op":"input","label":"x","value":3.0},
+            {"id":1,"op":"mul","operands":[0,0]},
+            {"id":2,"op":"param","label":"w","value":2.0},
+            {"id":3,"op":"mul","operands":[1,2],"label":"y"}],"output":3}"#,
+    );
+    let o = backprop(&["grad", &file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // y = w x^2 = 18; dy/dx = 2 w x = 12; dy/dw = x^2 = 9
+    assert_eq!(json["value"], 18.0);
+    assert_eq!(json["gradient_wrt_leaves"]["x"], 12.0);
+    assert_eq!(json["gradient_wrt_leaves"]["w"], 9.0);
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn graph_writes_dot_and_svg() {
+    let dir = scratch("graph");
+    let o = backprop(&["graph", "--format", "dot"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("digraph"), "{}", stdout(&o));
+    let svg = dir.join("net.svg");
+    let o = backprop(&["graph", "--output", svg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_one_line() {
+    for args in [
+        vec!["train", "--learning-rate", "abc"],
+        vec!["train", "--optimiser", "rmsprop"],
+        vec!["train", "--hidden", "2,x"],
+        vec!["train", "--learning-rate", "-1"],
+        vec!["train", "--epochs", "0"],
+        vec!["check", "--order", "3"],
+        vec!["frobnicate"],
+    ] {
+        let o = backprop(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("error"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn bad_files_exit_with_1_and_name_the_problem() {
+    let dir = scratch("bad");
+    let ragged = write(&dir.join("ragged.csv"), "a,b,y\n1,2,0\n3,4\n");
+    let o = backprop(&["train", "--data", &ragged, "--target", "y"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("error: cannot load {ragged}\n  caused by: line 3")),
+        "{err}"
+    );
+    let cell = write(&dir.join("cell.csv"), "a,b,y\n1,2,0\n3,abc,1\n");
+    let o = backprop(&["train", "--data", &cell, "--target", "y"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 3, column 2 (b)"),
+        "{}",
+        stderr(&o)
+    );
+    let model = dir.join("m.json");
+    let o = backprop(&["train", "--epochs", "10", "--save", model.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&model).unwrap();
+    let truncated = write(&dir.join("truncated.json"), &text[..text.len() / 2]);
+    let o = backprop(&["walkthrough", "--model", &truncated]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: cannot load the model {truncated}\n  caused by:"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let future = write(
+        &dir.join("future.json"),
+        &text.replace("\"version\": 1", "\"version\": 7"),
+    );
+    let o = backprop(&["walkthrough", "--model", &future]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("model format version 7 is newer than this program supports (1)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn divergence_exits_with_1_and_saves_nothing() {
+    let dir = scratch("diverge");
+    let model = dir.join("never.json");
+    let o = backprop(&[
+        "train",
+        "--learning-rate",
+        "1e300",
+        "--activation",
+        "relu",
+        "--hidden",
+        "8",
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error: training failed\n  caused by: training diverged at epoch"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was saved"));
+    assert!(!model.exists());
+}
