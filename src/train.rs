@@ -234,7 +234,7 @@ impl TrainConfig {
             max_epochs,
             error_threshold: 0.0,
             seed: 0,
-            lanes: 8,
+            lanes: 64,
         }
     }
 

@@ -94,7 +94,7 @@ impl TrainArgs {
             max_epochs: self.epochs,
             error_threshold: self.error_threshold,
             seed: self.net.seed,
-            lanes: 8,
+            lanes: 64,
         })
     }
 }
