@@ -6,8 +6,8 @@
 //! cargo run --release --example custom_topology
 //! ```
 
-use backprop::gradcheck::{check_graph, Tolerances};
 use backprop::Graph;
+use backprop::gradcheck::{Tolerances, check_graph};
 
 fn main() -> Result<(), backprop::Error> {
     let g = Graph::new();

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use backprop::data::{CsvOptions, Dataset, Scaling};
 use backprop::nn::{Activation, Init, Loss, Mlp, MlpSpec, Reduction};
-use backprop::train::{train_with, BatchMode, Optimiser, RunOptions, TrainConfig};
+use backprop::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_with};
 
 /// The digits' location, relative to the crate (so the example runs from any folder).
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv");

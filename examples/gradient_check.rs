@@ -5,7 +5,7 @@
 //! cargo run --release --example gradient_check
 //! ```
 
-use backprop::gradcheck::{check_mlp, Tolerances};
+use backprop::gradcheck::{Tolerances, check_mlp};
 use backprop::nn::{Activation, MlpSpec, Reduction};
 
 fn main() -> Result<(), backprop::Error> {

@@ -5,9 +5,9 @@
 //! cargo run --release --example second_derivatives
 //! ```
 
-use backprop::gradcheck::{check_hessian, Tolerances};
+use backprop::gradcheck::{Tolerances, check_hessian};
 use backprop::nn::{Activation, Init, MlpSpec};
-use backprop::{symbolic, Graph};
+use backprop::{Graph, symbolic};
 
 fn main() -> Result<(), backprop::Error> {
     let net = backprop::tutorial::worked_example()?;

@@ -6,7 +6,7 @@
 //! ```
 
 use backprop::nn::{Activation, Init, MlpSpec};
-use backprop::train::{train, TrainConfig};
+use backprop::train::{TrainConfig, train};
 
 fn main() -> Result<(), backprop::Error> {
     let (inputs, targets) = backprop::tutorial::xor();

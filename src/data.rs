@@ -168,11 +168,13 @@ impl Dataset {
         if n_inputs == 0 || n_targets == 0 {
             return Err(invalid(
                 "data set",
-                format!("needs at least 1 input and 1 target per association, got {n_inputs} and {n_targets}"),
+                format!(
+                    "needs at least 1 input and 1 target per association, got {n_inputs} and {n_targets}"
+                ),
             ));
         }
         let t_count = inputs.len() / n_inputs;
-        if inputs.len() % n_inputs != 0 || targets.len() != t_count * n_targets {
+        if !inputs.len().is_multiple_of(n_inputs) || targets.len() != t_count * n_targets {
             return Err(Error::Shape {
                 what: format!(
                     "targets for {t_count} associations of {n_inputs} inputs (got {} input values)",

@@ -62,9 +62,7 @@ pub enum Error {
         value: f64,
     },
     /// The wrong number of input values for a forward pass.
-    #[error(
-        "expected {expected} input values ({inputs} inputs x {lanes} associations), got {got}"
-    )]
+    #[error("expected {expected} input values ({inputs} inputs x {lanes} associations), got {got}")]
     InputCount {
         /// `inputs * lanes`.
         expected: usize,
@@ -90,7 +88,9 @@ pub enum Error {
         node: NodeName,
     },
     /// A workspace was used with a tape it was not made for.
-    #[error("the workspace was made for another tape (of {workspace_nodes} nodes; this one has {tape_nodes}): make one with this tape's `workspace()`")]
+    #[error(
+        "the workspace was made for another tape (of {workspace_nodes} nodes; this one has {tape_nodes}): make one with this tape's `workspace()`"
+    )]
     WorkspaceMismatch {
         /// Nodes of the tape the workspace was made for.
         workspace_nodes: usize,
@@ -138,7 +138,9 @@ pub enum Error {
         got: usize,
     },
     /// Training produced a non-finite error or weight.
-    #[error("training diverged at epoch {epoch}: the error became {error}; the weights from before that epoch were kept (try a smaller learning rate)")]
+    #[error(
+        "training diverged at epoch {epoch}: the error became {error}; the weights from before that epoch were kept (try a smaller learning rate)"
+    )]
     Diverged {
         /// The epoch (from 1) whose error or weights stopped being finite.
         epoch: usize,

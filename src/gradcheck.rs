@@ -43,7 +43,8 @@ pub fn central_differences(
             got: params.len(),
         });
     }
-    if n_in == 0 && !associations.is_empty() || n_in > 0 && associations.len() % n_in != 0 {
+    if n_in == 0 && !associations.is_empty() || n_in > 0 && !associations.len().is_multiple_of(n_in)
+    {
         return Err(Error::Shape {
             what: "input values (a whole number of associations)".into(),
             expected: n_in,
@@ -285,7 +286,11 @@ impl Report {
         }
         let t = &self.tolerances;
         if with_textbook {
-            let _ = writeln!(out, "tolerances: graph vs textbook |a-b| <= {:.0e} + {:.0e}|b|; vs finite differences (step {:.0e}) |a-c| <= {:.0e} + {:.0e}|c|", t.exact_atol, t.exact_rtol, t.step, t.fd_atol, t.fd_rtol);
+            let _ = writeln!(
+                out,
+                "tolerances: graph vs textbook |a-b| <= {:.0e} + {:.0e}|b|; vs finite differences (step {:.0e}) |a-c| <= {:.0e} + {:.0e}|c|",
+                t.exact_atol, t.exact_rtol, t.step, t.fd_atol, t.fd_rtol
+            );
         } else {
             let _ = writeln!(
                 out,
@@ -432,7 +437,8 @@ pub fn gradient_differences(
             got: params.len(),
         });
     }
-    if n_in == 0 && !associations.is_empty() || n_in > 0 && associations.len() % n_in != 0 {
+    if n_in == 0 && !associations.is_empty() || n_in > 0 && !associations.len().is_multiple_of(n_in)
+    {
         return Err(Error::Shape {
             what: "input values (a whole number of associations)".into(),
             expected: n_in,
@@ -552,7 +558,15 @@ impl HessianReport {
             out.push('\n');
         }
         let t = &self.tolerances;
-        let _ = writeln!(out, "vs finite differences of the gradient (step {:.0e}, |a-c| <= {:.0e} + {:.0e}|c|): largest error {:.0e}; asymmetry {:.0e}", t.step, t.fd_atol, t.fd_rtol, self.max_abs_error(), self.asymmetry());
+        let _ = writeln!(
+            out,
+            "vs finite differences of the gradient (step {:.0e}, |a-c| <= {:.0e} + {:.0e}|c|): largest error {:.0e}; asymmetry {:.0e}",
+            t.step,
+            t.fd_atol,
+            t.fd_rtol,
+            self.max_abs_error(),
+            self.asymmetry()
+        );
         match self.first_failure() {
             None => {
                 let _ = writeln!(out, "all {} entries agree", self.names.len().pow(2));

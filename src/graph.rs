@@ -11,9 +11,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use petgraph::Direction;
 
 use crate::error::{Error, NodeName, Result};
 use crate::expr::Expr;
@@ -494,13 +494,13 @@ fn validate_op(op: Op, operands: usize) -> Result<()> {
             got: operands,
         });
     }
-    if let Some((name, value)) = op.parameter() {
-        if !value.is_finite() {
-            return Err(Error::NonFiniteConstant {
-                what: format!("the {name} of {}", op.name()),
-                value,
-            });
-        }
+    if let Some((name, value)) = op.parameter()
+        && !value.is_finite()
+    {
+        return Err(Error::NonFiniteConstant {
+            what: format!("the {name} of {}", op.name()),
+            value,
+        });
     }
     Ok(())
 }

@@ -330,7 +330,7 @@ fn kind(node: &NodeIn) -> Result<Kind> {
             return Err(Error::UnknownOp {
                 name: other.into(),
                 known: NODE_KINDS.to_vec(),
-            })
+            });
         }
     };
     // a constant the node does not take is a mistake, not something to ignore
@@ -480,7 +480,7 @@ pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result
                     return Err(Error::InvalidOption {
                         name: other.into(),
                         reason: format!("graph file version {VERSION} has no field for it"),
-                    })
+                    });
                 }
             };
             *slot = Some(value);

@@ -151,13 +151,13 @@ pub(crate) fn check_header(text: &str, short: &str, format: &str, supported: u64
             return Err(invalid(
                 short,
                 format!("\"format\" is {other}, expected \"{format}\""),
-            ))
+            ));
         }
         None => {
             return Err(invalid(
                 short,
                 format!("no \"format\" field (expected \"{format}\")"),
-            ))
+            ));
         }
     }
     let version = header
@@ -251,7 +251,7 @@ pub fn from_json_str(text: &str) -> Result<Mlp> {
             return Err(invalid(
                 "model",
                 "no \"bias\" field (a number, or null for none)".into(),
-            ))
+            ));
         }
         Some(None) => Bias::None,
         Some(Some(v)) => Bias::Node(v),

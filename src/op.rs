@@ -258,7 +258,7 @@ impl Arity {
         match self {
             Arity::Exactly(k) => n == k,
             Arity::AtLeastOne => n >= 1,
-            Arity::Pairs => n >= 2 && n % 2 == 0,
+            Arity::Pairs => n >= 2 && n.is_multiple_of(2),
         }
     }
 }

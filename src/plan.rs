@@ -24,7 +24,7 @@
 // best, and clearer than zipping four iterators.
 #![allow(clippy::needless_range_loop)]
 
-use crate::op::{max_partial_index, Binary, Unary};
+use crate::op::{Binary, Unary, max_partial_index};
 use crate::tape::{Instr, Tape};
 
 /// Widths `L` of a block that have a compiled kernel.
@@ -609,10 +609,10 @@ impl Plan {
                 let operands = &self.args[start as usize..(start + len) as usize];
                 for l in 0..L {
                     let of_lane = operands.iter().map(|&a| values[a as usize * L + l]);
-                    if let Some(k) = max_partial_index(of_lane, y[l]) {
-                        if self.need[operands[k] as usize] {
-                            adjoints[operands[k] as usize * L + l] += g[l]; // partial 1
-                        }
+                    if let Some(k) = max_partial_index(of_lane, y[l])
+                        && self.need[operands[k] as usize]
+                    {
+                        adjoints[operands[k] as usize * L + l] += g[l]; // partial 1
                     }
                 }
             }

@@ -93,7 +93,7 @@ const MIN_POSITIVE: f64 = 0.1;
 fn pick(choice: u32, len: usize) -> usize {
     // Half of the picks among the 4 most recent nodes (depth), half anywhere (skip connections).
     let recent = 4.min(len);
-    if choice % 2 == 0 {
+    if choice.is_multiple_of(2) {
         len - 1 - (choice as usize / 2) % recent
     } else {
         (choice as usize / 2) % len
@@ -457,7 +457,7 @@ pub fn skip_net() -> impl Strategy<Value = DagSpec> {
             }
             let x = leaves.len() + ops.len();
             ops.push((Op::Dot, operands));
-            let act = if (l + node_of[l].len()) % 2 == 0 {
+            let act = if (l + node_of[l].len()).is_multiple_of(2) {
                 Unary::Sigmoid
             } else {
                 Unary::Tanh

@@ -14,7 +14,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, NodeId, NodeKind};
-use crate::op::{max_partial, Binary, Op, Scalar, Unary};
+use crate::op::{Binary, Op, Scalar, Unary, max_partial};
 use crate::tape::Tape;
 
 /// An op as a hashable key: its name and the bits of its constant parameter.
@@ -348,7 +348,8 @@ fn evaluate(
         tape.set_params(&mut ws, params)?;
     }
     let n_in = tape.input_count();
-    if n_in > 0 && associations.len() % n_in != 0 || n_in == 0 && !associations.is_empty() {
+    if n_in > 0 && !associations.len().is_multiple_of(n_in) || n_in == 0 && !associations.is_empty()
+    {
         return Err(Error::Shape {
             what: "input values (a whole number of associations)".into(),
             expected: n_in,

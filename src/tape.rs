@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, NodeName, Result};
 use crate::expr::Expr;
 use crate::graph::{Inner, NodeId, NodeKind};
-use crate::op::{max_partial_index, Binary, Op, Unary};
+use crate::op::{Binary, Op, Unary, max_partial_index};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -263,10 +263,15 @@ impl TrainConfig {
         if self.lanes == 0 {
             return bad("lanes", "must be at least 1, got 0".into());
         }
-        if let BatchMode::MiniBatch(n) = self.batch {
-            if n == 0 || n > associations {
-                return bad("batch size", format!("must be between 1 and the number of associations ({associations}), got {n}"));
-            }
+        if let BatchMode::MiniBatch(n) = self.batch
+            && (n == 0 || n > associations)
+        {
+            return bad(
+                "batch size",
+                format!(
+                    "must be between 1 and the number of associations ({associations}), got {n}"
+                ),
+            );
         }
         Ok(())
     }
@@ -351,13 +356,13 @@ impl RunOptions {
                 reason,
             })
         };
-        if let Schedule::Linear { final_fraction } = self.schedule {
-            if !(0.0..=1.0).contains(&final_fraction) {
-                return bad(
-                    "schedule",
-                    format!("the final fraction must be in [0, 1], got {final_fraction}"),
-                );
-            }
+        if let Schedule::Linear { final_fraction } = self.schedule
+            && !(0.0..=1.0).contains(&final_fraction)
+        {
+            return bad(
+                "schedule",
+                format!("the final fraction must be in [0, 1], got {final_fraction}"),
+            );
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return bad(

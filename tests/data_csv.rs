@@ -1,8 +1,8 @@
 //! Data sets and the CSV reader: shapes, one-hot labels, scaling, splits, and errors that name
 //! the line, the column and its header.
 
-use backprop::data::{CsvOptions, Dataset, Scaling, Targets};
 use backprop::Error;
+use backprop::data::{CsvOptions, Dataset, Scaling, Targets};
 
 const DIGITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/digits.csv");
 

@@ -2,12 +2,12 @@
 //! loader (graph JSON, model JSON, CSV) give an error or a valid result, never a panic; valid
 //! results survive save -> load exactly.
 
+use backprop::Graph;
 use backprop::data::{CsvOptions, Dataset};
 use backprop::graph_file;
 use backprop::model_file;
 use backprop::nn::{Activation, Bias, MlpSpec};
 use backprop::strategies::dag;
-use backprop::Graph;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -1,9 +1,9 @@
 //! The three-way gradient-check report: what it prints, and that it names the first weight
 //! where the opinions disagree.
 
-use backprop::gradcheck::{check_graph, check_mlp, Tolerances};
-use backprop::nn::{Activation, Bias, Init, MlpSpec, Reduction};
 use backprop::Graph;
+use backprop::gradcheck::{Tolerances, check_graph, check_mlp};
+use backprop::nn::{Activation, Bias, Init, MlpSpec, Reduction};
 
 #[test]
 fn report_on_the_worked_example_matches_snapshot() {
@@ -43,9 +43,11 @@ fn a_relu_exactly_at_its_kink_is_reported_as_the_first_disagreement() {
     // E = 1/2 (relu(w) - 1)^2: (E(h) - E(-h)) / 2h = ((h - 1)^2 - 1) / 4h = h/4 - 1/2,
     // with h = 6e-6: -1/2 to within 2e-6
     assert!((first.finite_difference + 0.5).abs() < 2e-6);
-    assert!(report
-        .render()
-        .contains("1 of 2 weights disagree; the first is w0[0->0]"));
+    assert!(
+        report
+            .render()
+            .contains("1 of 2 weights disagree; the first is w0[0->0]")
+    );
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The graph file: any graph round-trips exactly, nodes may come in any order, and every kind
 //! of bad file gives a typed error naming the node.
 
-use backprop::graph_file::{from_json_str, load_graph, save_graph, LoadedGraph, NODE_KINDS};
+use backprop::graph_file::{LoadedGraph, NODE_KINDS, from_json_str, load_graph, save_graph};
 use backprop::{Binary, Error, Graph, NodeKind, Op, Unary};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The example of the module docs.
 fn doc_example() -> Value {
@@ -336,12 +336,42 @@ fn wrong_operand_count_is_the_engines_arity_error_naming_the_file_node() {
 #[test]
 fn missing_or_null_values_and_constants_are_refused() {
     let cases = [
-        (0, "value", None, "graph file node 0: input needs a \"value\" field"),
-        (1, "value", None, "graph file node 1: param needs a \"value\" field"),
-        (2, "value", Some(Value::Null), "graph file node 2: the value of const (null in the file) must be a finite number, got NaN"),
-        (4, "slope", None, "graph file node 4: leaky_relu needs a \"slope\" field"),
-        (5, "exponent", None, "graph file node 5: powf needs a \"exponent\" field"),
-        (5, "exponent", Some(Value::Null), "graph file node 5: the exponent of powf (null in the file) must be a finite number, got NaN"),
+        (
+            0,
+            "value",
+            None,
+            "graph file node 0: input needs a \"value\" field",
+        ),
+        (
+            1,
+            "value",
+            None,
+            "graph file node 1: param needs a \"value\" field",
+        ),
+        (
+            2,
+            "value",
+            Some(Value::Null),
+            "graph file node 2: the value of const (null in the file) must be a finite number, got NaN",
+        ),
+        (
+            4,
+            "slope",
+            None,
+            "graph file node 4: leaky_relu needs a \"slope\" field",
+        ),
+        (
+            5,
+            "exponent",
+            None,
+            "graph file node 5: powf needs a \"exponent\" field",
+        ),
+        (
+            5,
+            "exponent",
+            Some(Value::Null),
+            "graph file node 5: the exponent of powf (null in the file) must be a finite number, got NaN",
+        ),
     ];
     for (index, field, replacement, message) in cases {
         let mut value = doc_example();
@@ -425,16 +455,20 @@ fn wrong_format_empty_node_list_and_malformed_files_are_refused() {
     );
     let mut value = doc_example();
     value["nodes"][0]["lable"] = json!("x");
-    assert!(load(&value)
-        .unwrap_err()
-        .to_string()
-        .starts_with("invalid graph file: unknown field `lable`, expected one of"));
+    assert!(
+        load(&value)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid graph file: unknown field `lable`, expected one of")
+    );
     let mut value = doc_example();
     value["nodes"][0]["id"] = json!(-1);
-    assert!(load(&value)
-        .unwrap_err()
-        .to_string()
-        .starts_with("invalid graph file: invalid value: integer `-1`, expected u64"));
+    assert!(
+        load(&value)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid graph file: invalid value: integer `-1`, expected u64")
+    );
     let err = from_json_str("{\"format\": \"backprop-graph\", \"version\": 1,").unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -1,7 +1,7 @@
 //! Reverse mode over hand-built graphs with closed-form gradients derived in comments, and over
 //! random DAGs against central finite differences.
 
-use backprop::gradcheck::{central_differences, STEP};
+use backprop::gradcheck::{STEP, central_differences};
 use backprop::strategies::dag;
 use backprop::{Graph, NodeKind, Unary};
 use proptest::prelude::*;

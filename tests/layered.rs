@@ -1,8 +1,8 @@
 //! Layered networks: specification errors, weight layout, initialisation, losses.
 
+use backprop::Error;
 use backprop::nn::{Activation, Bias, Init, Loss, MlpSpec, Reduction};
 use backprop::textbook::TextbookNet;
-use backprop::Error;
 
 #[test]
 fn invalid_specifications_name_the_problem() {
@@ -112,10 +112,12 @@ fn initialisation_is_seeded_and_scaled() {
     // Xavier: |w| < sqrt(6 / (64 + 32)) = 0.25 in layer 0, biases 0
     let limit = (6.0f64 / 96.0).sqrt();
     assert!(a.weights()[0].iter().flatten().all(|w| w.abs() < limit));
-    assert!(a.weights()[0]
-        .iter()
-        .flatten()
-        .any(|w| w.abs() > 0.8 * limit));
+    assert!(
+        a.weights()[0]
+            .iter()
+            .flatten()
+            .any(|w| w.abs() > 0.8 * limit)
+    );
     assert!(a.biases().iter().flatten().all(|&b| b == 0.0));
     // He: |w| < sqrt(6 / 64) in layer 0
     let he = spec(Init::He, 1).build().unwrap();
@@ -177,10 +179,12 @@ fn activation_and_loss_names_parse() {
         Activation::LeakyRelu(0.2)
     );
     assert_eq!(Activation::parse("tanh").unwrap(), Activation::Tanh);
-    assert!(Activation::parse("swish")
-        .unwrap_err()
-        .to_string()
-        .contains("unknown activation \"swish\""));
+    assert!(
+        Activation::parse("swish")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown activation \"swish\"")
+    );
     assert_eq!(
         Loss::parse("cross_entropy").unwrap(),
         Loss::SoftmaxCrossEntropy

@@ -1,13 +1,13 @@
 //! The model file: save -> load -> predict is bit-identical, saving is atomic, and every kind
 //! of bad file gives a typed error naming what is wrong.
 
+use backprop::Error;
 use backprop::model_file::{
-    from_json_str, load, save, save_with_hook, to_json_string, MAX_WEIGHTS,
+    MAX_WEIGHTS, from_json_str, load, save, save_with_hook, to_json_string,
 };
 use backprop::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
-use backprop::Error;
 use rand::{RngExt, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A fresh, empty directory of this test's own.
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -284,9 +284,10 @@ fn unknown_and_missing_fields_are_refused() {
     value["Bias"] = json!(1.0);
     let err = load_value(&value).unwrap_err();
     assert!(matches!(err, Error::InvalidFile { .. }));
-    assert!(err
-        .to_string()
-        .starts_with("invalid model file: unknown field `Bias`, expected one of"));
+    assert!(
+        err.to_string()
+            .starts_with("invalid model file: unknown field `Bias`, expected one of")
+    );
 
     let mut value = rich_json();
     value.as_object_mut().unwrap().remove("bias");

@@ -1,7 +1,7 @@
 //! Each op: value and local derivative at hand-derived points, through the graph and the reverse
 //! sweep, and against central finite differences.
 
-use backprop::gradcheck::{central_differences, STEP};
+use backprop::gradcheck::{STEP, central_differences};
 use backprop::{Binary, Graph, Op, Unary};
 
 /// Builds `op(x_0, ..., x_{n-1})` on inputs, returns (value, gradient per operand).

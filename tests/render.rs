@@ -2,9 +2,9 @@
 
 use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec};
 use backprop::render::{
-    graph_dot, graph_svg, loss_curve_svg, walkthrough_svgs, GRAPH_SVG_MAX_BOXES,
+    GRAPH_SVG_MAX_BOXES, graph_dot, graph_svg, loss_curve_svg, walkthrough_svgs,
 };
-use backprop::tutorial::{worked_example, WORKED_INPUT, WORKED_LEARNING_RATE, WORKED_TARGET};
+use backprop::tutorial::{WORKED_INPUT, WORKED_LEARNING_RATE, WORKED_TARGET, worked_example};
 use backprop::{Error, Graph};
 use proptest::prelude::*;
 
@@ -300,8 +300,8 @@ fn walkthrough_of_the_worked_example_shows_the_tutorials_figures() {
     assert!(forward.contains("x = 0.731059"));
     assert!(forward.contains("y' = 0.500000"));
     assert_eq!(forward.matches(">0.500000<").count(), 6); // every weight is 0.5
-                                                          // delta_k = 0.231, delta_j = 0.0227 (twice), dE/dw_ij = 0.0227 * 1.0 (four weights),
-                                                          // dE/dw_jk = delta_k y_j = 0.168917 exactly (the tutorial's 0.168861 is 0.231 x 0.731)
+    // delta_k = 0.231, delta_j = 0.0227 (twice), dE/dw_ij = 0.0227 * 1.0 (four weights),
+    // dE/dw_jk = delta_k y_j = 0.168917 exactly (the tutorial's 0.168861 is 0.231 x 0.731)
     assert!(backward.contains("delta = 0.231059"));
     assert_eq!(backward.matches("delta = 0.022714").count(), 2);
     assert_eq!(backward.matches(">0.022714<").count(), 4);

@@ -1,9 +1,9 @@
 //! Second derivatives from the gradient graph: closed forms, the tutorial's Hessian against
 //! finite differences of the gradient, and properties on random DAGs.
 
-use backprop::gradcheck::{check_hessian, gradient_differences, Tolerances, STEP};
+use backprop::gradcheck::{STEP, Tolerances, check_hessian, gradient_differences};
 use backprop::strategies::dag;
-use backprop::{symbolic, Graph, NodeKind, Op, Unary};
+use backprop::{Graph, NodeKind, Op, Unary, symbolic};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -1,11 +1,11 @@
 //! The graph's reverse sweep against the textbook delta rule and finite differences on layered
 //! networks, plus tests that pin what the tutorial's own code got wrong.
 
-use backprop::gradcheck::{central_differences, check_graph, check_mlp, Tolerances, STEP};
-use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
-use backprop::strategies::{layered, skip_net, LayeredCase};
-use backprop::textbook::TextbookNet;
 use backprop::Graph;
+use backprop::gradcheck::{STEP, Tolerances, central_differences, check_graph, check_mlp};
+use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
+use backprop::strategies::{LayeredCase, layered, skip_net};
+use backprop::textbook::TextbookNet;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -2,7 +2,7 @@
 
 use backprop::trace::Section;
 use backprop::tutorial::{
-    worked_example, worked_example_figures, worked_example_trace, WORKED_LEARNING_RATE,
+    WORKED_LEARNING_RATE, worked_example, worked_example_figures, worked_example_trace,
 };
 
 /// Rounds `value` to the number of decimals `printed` shows.
@@ -45,9 +45,11 @@ fn exact_values_round_to_every_figure_the_tutorial_derives_from_exact_inputs() {
     for printed in [
         "1.0", "0.731", "0.231", "0.0227", "0.499773", "0.7285", "0.2285",
     ] {
-        assert!(figures
-            .iter()
-            .any(|f| f.printed == printed && f.note.is_empty()));
+        assert!(
+            figures
+                .iter()
+                .any(|f| f.printed == printed && f.note.is_empty())
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 //! units and plain gradient descent; with identity hidden units it cannot.
 
 use backprop::nn::{Activation, Init, MlpSpec};
-use backprop::train::{train, TrainConfig};
+use backprop::train::{TrainConfig, train};
 use backprop::tutorial::xor;
 
 #[test]

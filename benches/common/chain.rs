@@ -8,7 +8,7 @@ use std::time::Instant;
 use backprop::Graph;
 use serde_json::json;
 
-use super::{proc_status_bytes, relative, reset_peak_rss, Args, Json};
+use super::{Args, Json, proc_status_bytes, relative, reset_peak_rss};
 
 const X0: f64 = 0.3;
 const W: f64 = 3.9;

@@ -9,7 +9,7 @@ use std::process::{Command, ExitCode};
 
 use serde_json::json;
 
-use super::{median, Args, Json};
+use super::{Args, Json, median};
 
 /// Builds the baseline (release, its own lto profile) into `target/baseline` if it is missing.
 fn ensure_baseline(args: &Args) -> bool {

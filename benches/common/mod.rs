@@ -240,11 +240,7 @@ pub fn reset_peak_rss() {
 
 /// `|a - b| / |b|`.
 pub fn relative(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else {
-        (a - b).abs() / b.abs()
-    }
+    if a == b { 0.0 } else { (a - b).abs() / b.abs() }
 }
 
 /// The median of some numbers.

@@ -9,9 +9,9 @@ use std::process::{Command, ExitCode};
 
 use serde_json::json;
 
-use super::{median, Args, Data, Json};
+use super::{Args, Data, Json, median};
 use backprop::nn::{Activation, Init, MlpSpec, Reduction};
-use backprop::train::{train_with, RunOptions, TrainConfig};
+use backprop::train::{RunOptions, TrainConfig, train_with};
 
 const WIDTHS: [usize; 5] = [16, 32, 64, 128, 256];
 
@@ -54,7 +54,9 @@ pub fn run(args: &Args) -> ExitCode {
     let digits: Json = serde_json::from_str(&text).expect("JSON");
     let epochs = args.digits_epochs.unwrap_or(5);
     let closed_form = args.baseline.join("closed_form");
-    println!("| hidden H | weights | backprop ms/epoch | closed_form ms/epoch | ratio | backprop ns/weight/assoc | closed_form ns/weight/assoc |");
+    println!(
+        "| hidden H | weights | backprop ms/epoch | closed_form ms/epoch | ratio | backprop ns/weight/assoc | closed_form ns/weight/assoc |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for h in WIDTHS {
         let dir = root.join(format!("target/scaling/h{h}"));

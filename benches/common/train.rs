@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use backprop::nn::{Activation, Init, Loss, Mlp, MlpSpec, Reduction};
-use backprop::train::{train_with, RunOptions, Schedule, TrainConfig};
+use backprop::train::{RunOptions, Schedule, TrainConfig, train_with};
 use serde_json::json;
 
-use super::{relative, thread_cpu_seconds, Args, Data, Json};
+use super::{Args, Data, Json, relative, thread_cpu_seconds};
 
 const IMPL: &str = "backprop/graph";
 

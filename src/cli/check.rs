@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use backprop::gradcheck::{check_hessian, check_mlp, Tolerances};
+use backprop::gradcheck::{Tolerances, check_hessian, check_mlp};
 use backprop::nn::{Init, Mlp, Reduction};
 use rand::RngExt;
 
@@ -50,7 +50,7 @@ pub fn run(args: &CheckArgs) -> CliResult {
         other => {
             return Err(Failure::usage(format!(
                 "invalid --reduction {other:?} (expected sum or mean)"
-            )))
+            )));
         }
     };
     let (net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {

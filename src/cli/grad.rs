@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use backprop::graph_file::load_graph;
 use backprop::NodeKind;
-use serde_json::{json, Value};
+use backprop::graph_file::load_graph;
+use serde_json::{Value, json};
 
 use super::{CliResult, Context};
 

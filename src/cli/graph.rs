@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use backprop::render::{graph_dot, graph_svg};
 use backprop::{Graph, NodeId, Tape, Workspace};
 
-use super::{parse_numbers, write_file, CliResult, Context, Failure};
+use super::{CliResult, Context, Failure, parse_numbers, write_file};
 
 /// Options of `backprop graph`. Without a file: the tutorial's worked example.
 #[derive(clap::Args, Debug, Clone)]
@@ -55,7 +55,7 @@ pub fn run(args: &GraphArgs) -> CliResult {
         other => {
             return Err(Failure::usage(format!(
                 "invalid --format {other:?} (expected dot or svg)"
-            )))
+            )));
         }
     };
     let render = |graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>| {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use backprop::data::{CsvOptions, Dataset, Scaling};
 use backprop::nn::{Activation, Bias, Init, Loss, MlpSpec};
 
-use super::{parse_widths, CliResult, Context, Failure};
+use super::{CliResult, Context, Failure, parse_widths};
 
 /// How to build a layered network whose input and output widths come from the data.
 #[derive(clap::Args, Debug, Clone)]
@@ -52,12 +52,20 @@ fn parse_init(text: &str) -> Result<Init, String> {
     };
     let parts: Vec<&str> = text.split(':').collect();
     match parts.as_slice() {
-        ["uniform"] => Ok(Init::Uniform { low: -1.0, high: 1.0 }),
-        ["uniform", low, high] => Ok(Init::Uniform { low: number(low)?, high: number(high)? }),
+        ["uniform"] => Ok(Init::Uniform {
+            low: -1.0,
+            high: 1.0,
+        }),
+        ["uniform", low, high] => Ok(Init::Uniform {
+            low: number(low)?,
+            high: number(high)?,
+        }),
         ["xavier"] | ["glorot"] => Ok(Init::Xavier),
         ["he"] => Ok(Init::He),
         ["constant", v] => Ok(Init::Constant(number(v)?)),
-        _ => Err(format!("unknown initialisation {text:?} (expected uniform, uniform:LOW:HIGH, xavier, he or constant:VALUE)")),
+        _ => Err(format!(
+            "unknown initialisation {text:?} (expected uniform, uniform:LOW:HIGH, xavier, he or constant:VALUE)"
+        )),
     }
 }
 
@@ -129,7 +137,7 @@ impl DataArgs {
                     return Err(Failure::usage(format!(
                         "invalid --scale {:?} (expected none, minmax, standard or divide:N)",
                         self.scale
-                    )))
+                    )));
                 }
             };
         let options = match (&self.target, &self.label) {
@@ -140,7 +148,7 @@ impl DataArgs {
             _ => {
                 return Err(Failure::usage(
                     "--data needs --target COLUMNS or --label COLUMN",
-                ))
+                ));
             }
         }
         .with_scaling(scaling);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use backprop::data::{CsvOptions, Dataset, Scaling};
 
-use super::{write_file, CliResult, Context, Failure};
+use super::{CliResult, Context, Failure, write_file};
 
 /// Options of `backprop predict`.
 #[derive(clap::Args, Debug, Clone)]

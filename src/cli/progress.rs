@@ -47,7 +47,7 @@ impl Progress {
                 }
             }
             Progress::Lines { every, total } => {
-                if epoch % every == 0 || epoch == 1 {
+                if epoch.is_multiple_of(*every) || epoch == 1 {
                     eprintln!("epoch {epoch}/{total}: error {error:.6e}");
                 }
             }

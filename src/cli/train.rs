@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use backprop::data::Dataset;
 use backprop::nn::{Mlp, Reduction};
-use backprop::train::{train, BatchMode, Optimiser, TrainConfig};
+use backprop::train::{BatchMode, Optimiser, TrainConfig, train};
 
 use super::net::{DataArgs, NetArgs};
 use super::progress::Progress;
-use super::{write_file, CliResult, Context, Failure};
+use super::{CliResult, Context, Failure, write_file};
 
 /// Options of `backprop train`.
 #[derive(clap::Args, Debug, Clone)]
@@ -66,7 +66,7 @@ impl TrainArgs {
             other => {
                 return Err(Failure::usage(format!(
                     "invalid --optimiser {other:?} (expected gd, momentum or adam)"
-                )))
+                )));
             }
         };
         let batch = match self.batch.as_str() {
@@ -84,7 +84,7 @@ impl TrainArgs {
             other => {
                 return Err(Failure::usage(format!(
                     "invalid --reduction {other:?} (expected sum or mean)"
-                )))
+                )));
             }
         };
         Ok(TrainConfig {
@@ -220,11 +220,7 @@ pub fn argmax(values: &[f64]) -> usize {
         .iter()
         .enumerate()
         .fold((0, f64::NEG_INFINITY), |(best, max), (k, &v)| {
-            if v > max {
-                (k, v)
-            } else {
-                (best, max)
-            }
+            if v > max { (k, v) } else { (best, max) }
         })
         .0
 }

@@ -6,7 +6,7 @@ use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec};
 use backprop::trace::Trace;
 use backprop::tutorial;
 
-use super::{parse_numbers, parse_widths, write_file, CliResult, Context, Failure};
+use super::{CliResult, Context, Failure, parse_numbers, parse_widths, write_file};
 
 /// Options of `backprop walkthrough`. Without a model or layers: the tutorial's worked example.
 #[derive(clap::Args, Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::{CsvOptions, Dataset, Scaling, Targets, MAX_CLASSES};
+use super::{CsvOptions, Dataset, MAX_CLASSES, Scaling, Targets};
 use crate::error::{Error, Result};
 
 /// What a column of the file becomes.
@@ -198,7 +198,7 @@ fn roles(names: &[String], targets: &Targets) -> Result<Vec<Role>> {
                 Some(k) if *k > MAX_CLASSES => {
                     return Err(bad(format!(
                         "{k} classes is over the limit of {MAX_CLASSES}"
-                    )))
+                    )));
                 }
                 _ => {}
             }
@@ -306,7 +306,7 @@ fn split_cells(line: usize, text: &str) -> Result<Vec<Cow<'_, str>>> {
                     None => {
                         return Err(syntax(
                             "a quoted cell is not closed (a cell cannot span lines)",
-                        ))
+                        ));
                     }
                     Some((_, '"')) if chars.peek().map(|&(_, c)| c) == Some('"') => {
                         cell.push('"');

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
 use crate::nn::{Activation, Bias, Init, Loss, Reduction};
-use crate::plan::{block_width, Plan, PlanWorkspace};
+use crate::plan::{Plan, PlanWorkspace, block_width};
 use crate::tape::{Tape, Workspace};
 
 /// What a layered network is: layer sizes, an activation per layer, bias, initialisation, loss.
@@ -115,19 +115,19 @@ impl MlpSpec {
             ));
         }
         for (l, a) in self.activations.iter().enumerate() {
-            if let Activation::LeakyRelu(slope) = a {
-                if !slope.is_finite() {
-                    return bad(format!(
-                        "layer {}: leaky_relu slope {slope} is not finite",
-                        l + 1
-                    ));
-                }
+            if let Activation::LeakyRelu(slope) = a
+                && !slope.is_finite()
+            {
+                return bad(format!(
+                    "layer {}: leaky_relu slope {slope} is not finite",
+                    l + 1
+                ));
             }
         }
-        if let Bias::Node(v) = self.bias {
-            if !v.is_finite() {
-                return bad(format!("the bias node's value {v} is not finite"));
-            }
+        if let Bias::Node(v) = self.bias
+            && !v.is_finite()
+        {
+            return bad(format!("the bias node's value {v} is not finite"));
         }
         self.init.validate()
     }

@@ -74,9 +74,11 @@ impl Activation {
                     }
                     Activation::LeakyRelu(slope)
                 }
-                None => return Err(bad(format!(
-                    "unknown activation {other:?} (expected identity, sigmoid, tanh, relu, leaky_relu or leaky_relu:SLOPE)"
-                ))),
+                None => {
+                    return Err(bad(format!(
+                        "unknown activation {other:?} (expected identity, sigmoid, tanh, relu, leaky_relu or leaky_relu:SLOPE)"
+                    )));
+                }
             },
         })
     }

@@ -25,5 +25,5 @@ mod walkthrough;
 
 pub use curve::loss_curve_svg;
 pub use dot::graph_dot;
-pub use graph_svg::{graph_svg, GRAPH_SVG_MAX_BOXES, GRAPH_SVG_OPTIMISED_MAX_BOXES};
+pub use graph_svg::{GRAPH_SVG_MAX_BOXES, GRAPH_SVG_OPTIMISED_MAX_BOXES, graph_svg};
 pub use walkthrough::walkthrough_svgs;

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::nn::{Evaluation, Mlp};
 use crate::render::labels::number;
-use crate::render::network::{Layout, Texts, DECIMALS};
+use crate::render::network::{DECIMALS, Layout, Texts};
 
 /// The three pictures of one training step of `net` on one association (`input`, `target`)
 /// with plain gradient descent, as `(file stem, SVG)`:
