@@ -113,6 +113,15 @@ pub fn run(args: &TrainArgs) -> CliResult {
         let (test, train) = data
             .split(args.test_fraction, args.net.seed)
             .usage(|| "invalid --test-fraction".into())?;
+        for (set, role) in [(&train, "train"), (&test, "test")] {
+            if set.is_empty() {
+                return Err(Failure::usage(format!(
+                    "invalid --test-fraction {}: it leaves no association to {role} on (of {})",
+                    args.test_fraction,
+                    data.len()
+                )));
+            }
+        }
         (train, Some(test))
     } else {
         (data, None)
