@@ -60,7 +60,7 @@ pub fn run(args: &CheckArgs) -> CliResult {
         let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
         if (data.n_inputs(), data.n_targets()) != (n_in, n_out) {
             return Err(Failure::fix(format!(
-                "the data has {} inputs and {} targets per association, the model {} expects {n_in} and {n_out}",
+                "the data has {} input and {} target columns, the model {} expects {n_in} and {n_out}",
                 data.n_inputs(),
                 data.n_targets(),
                 path.display()

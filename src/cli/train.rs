@@ -175,17 +175,18 @@ pub fn run(args: &TrainArgs) -> CliResult {
     if let Some(test) = &test_set {
         report(&net, test, "held-out set")?;
     }
+    // the model first: a picture that cannot be written must not cost the trained weights
+    if let Some(path) = &args.save {
+        backprop::model_file::save(&net, path)
+            .context(|| format!("cannot save the model to {}", path.display()))?;
+        println!("saved the model to {}", path.display());
+    }
     if let Some(path) = &args.plot {
         write_file(
             path,
             &backprop::render::loss_curve_svg(&history.errors, "error per epoch"),
         )?;
         println!("wrote the error curve to {}", path.display());
-    }
-    if let Some(path) = &args.save {
-        backprop::model_file::save(&net, path)
-            .context(|| format!("cannot save the model to {}", path.display()))?;
-        println!("saved the model to {}", path.display());
     }
     Ok(())
 }
