@@ -671,7 +671,7 @@ fn layered_specification_catalogue() {
     let w0 = vec![vec![0.1, 0.2], vec![0.3, 0.4]];
     refused(
         "weights for one layer of two",
-        || net.set_weights(&[w0.clone()], &[vec![0.0; 2], vec![0.0]]),
+        || net.set_weights(std::slice::from_ref(&w0), &[vec![0.0; 2], vec![0.0]]),
         shape("weight layers W", 2, 1),
         "shape mismatch: weight layers W: expected 2, got 1",
     );

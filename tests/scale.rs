@@ -30,7 +30,7 @@ fn forward_mode(links: usize) -> (f64, f64, f64, f64) {
         let ds = s * (1.0 - s);
         dw = ds * (x + W * dw);
         db = ds * (1.0 + W * db);
-        dx0 = ds * W * dx0;
+        dx0 *= ds * W;
         x = s;
     }
     (x, dw, db, dx0)
