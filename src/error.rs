@@ -97,6 +97,9 @@ pub enum Error {
         /// Nodes of this tape.
         tape_nodes: usize,
     },
+    /// Training or a gradient was asked of data with no association at all.
+    #[error("the data has no associations: at least 1 is needed")]
+    NoAssociations,
     /// Zero associations at once were asked for.
     #[error("a workspace needs at least 1 association per pass, got 0")]
     NoLanes,

@@ -128,8 +128,8 @@ impl Workspace {
 
     /// Turns anomaly mode on or off. When on, [`Tape::forward`] and [`Tape::backward`] stop at
     /// the first node whose value or adjoint is not finite and report it as [`Error::Anomaly`]
-    /// (naming the node, its op and its operand values). Off by default; when off it costs
-    /// nothing but one branch per pass.
+    /// (naming the node, its op and its operand values in the first association, or lane, that
+    /// went wrong). Off by default; when off it costs nothing but one branch per pass.
     pub fn set_anomaly_mode(&mut self, on: bool) {
         self.anomaly = on;
     }
@@ -462,11 +462,10 @@ impl Tape {
             for instr in &self.instrs {
                 self.forward_one(instr, &mut ws.values, lanes);
                 let out = instr.out();
-                if let Some(&value) = lane_slice(&ws.values, out, lanes)
-                    .iter()
-                    .find(|v| !v.is_finite())
-                {
-                    return Err(self.anomaly("forward", instr, value, &ws.values, lanes));
+                let values = lane_slice(&ws.values, out, lanes);
+                if let Some(lane) = values.iter().position(|v| !v.is_finite()) {
+                    let value = values[lane];
+                    return Err(self.anomaly("forward", instr, value, &ws.values, lanes, lane));
                 }
             }
         } else {
@@ -621,8 +620,9 @@ impl Tape {
                 // the first instruction whose contribution makes an operand's adjoint non-finite
                 for a in self.op_and_operands(instr).1 {
                     let adjoint = lane_slice(&ws.adjoints, a, lanes);
-                    if let Some(&value) = adjoint.iter().find(|v| !v.is_finite()) {
-                        return Err(self.anomaly("backward", instr, value, &ws.values, lanes));
+                    if let Some(lane) = adjoint.iter().position(|v| !v.is_finite()) {
+                        let value = adjoint[lane];
+                        return Err(self.anomaly("backward", instr, value, &ws.values, lanes, lane));
                     }
                 }
             }
@@ -687,6 +687,8 @@ impl Tape {
         }
     }
 
+    /// The anomaly report of `instr` in lane `lane`: the operand values are that lane's, the
+    /// association whose value or adjoint is not finite.
     fn anomaly(
         &self,
         pass: &'static str,
@@ -694,6 +696,7 @@ impl Tape {
         value: f64,
         values: &[f64],
         lanes: usize,
+        lane: usize,
     ) -> Error {
         let (op, operands) = self.op_and_operands(instr);
         Error::Anomaly {
@@ -703,7 +706,7 @@ impl Tape {
             value,
             operands: operands
                 .iter()
-                .map(|&a| values[a as usize * lanes])
+                .map(|&a| values[a as usize * lanes + lane])
                 .collect(),
         }
     }

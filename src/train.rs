@@ -402,8 +402,8 @@ impl History {
 /// `on_epoch(epoch, error)` is called after every epoch (epochs count from 1).
 ///
 /// # Errors
-/// [`Error::InvalidOption`] for a bad configuration; [`Error::Shape`] for data that does not fit
-/// the network; [`Error::Diverged`] when an epoch's error or a weight stops being finite, in
+/// [`Error::InvalidOption`] for a bad configuration; [`Error::NoAssociations`] for empty data;
+/// [`Error::Shape`] for data that does not fit the network; [`Error::Diverged`] when an epoch's error or a weight stops being finite, in
 /// which case `net` keeps the weights it had at the start of that epoch (the last finite ones).
 ///
 /// # Examples
@@ -467,6 +467,9 @@ pub fn train_with(
 ) -> Result<History> {
     let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
     let t_count = inputs.len() / n_in;
+    if inputs.is_empty() {
+        return Err(Error::NoAssociations);
+    }
     if t_count == 0 || inputs.len() != t_count * n_in || targets.len() != t_count * n_out {
         return Err(Error::Shape {
             what: format!(

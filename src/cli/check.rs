@@ -53,10 +53,19 @@ pub fn run(args: &CheckArgs) -> CliResult {
             )));
         }
     };
-    let (net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {
+    let (mut net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {
         let net = backprop::model_file::load(path)
             .context(|| format!("cannot load the model {}", path.display()))?;
         let data = args.data.load()?;
+        let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+        if (data.n_inputs(), data.n_targets()) != (n_in, n_out) {
+            return Err(Failure::fix(format!(
+                "the data has {} input and {} target columns, the model {} expects {n_in} and {n_out}",
+                data.n_inputs(),
+                data.n_targets(),
+                path.display()
+            )));
+        }
         (net, data.inputs().to_vec(), data.targets().to_vec())
     } else if args.random {
         let widths = super::parse_widths(&args.widths)
@@ -86,6 +95,7 @@ pub fn run(args: &CheckArgs) -> CliResult {
             backprop::tutorial::WORKED_TARGET.to_vec(),
         )
     };
+    first_anomaly(&mut net, &inputs, &targets)?;
     let tolerances = Tolerances::default();
     if args.order == 2 {
         let weights = net.params().len();
@@ -131,4 +141,20 @@ pub fn run(args: &CheckArgs) -> CliResult {
             row.node.index()
         ))),
     }
+}
+
+/// Evaluates every association in anomaly mode, so that a non-finite value or gradient is named
+/// at its first node rather than reported as gradients that disagree.
+fn first_anomaly(net: &mut Mlp, inputs: &[f64], targets: &[f64]) -> CliResult {
+    net.set_anomaly_mode(true);
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    for (t, (x, y)) in inputs
+        .chunks_exact(n_in)
+        .zip(targets.chunks_exact(n_out))
+        .enumerate()
+    {
+        net.evaluate(x, y)
+            .context(|| format!("cannot evaluate the network on association {t}"))?;
+    }
+    Ok(())
 }

@@ -37,6 +37,7 @@ fn passes(
     output: NodeId,
 ) -> CliResult<Workspace> {
     let mut ws = tape.workspace();
+    ws.set_anomaly_mode(true);
     if let Some(params) = params {
         tape.set_params(&mut ws, params)?;
     }

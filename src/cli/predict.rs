@@ -29,8 +29,9 @@ pub struct PredictArgs {
 
 /// Runs `backprop predict`.
 pub fn run(args: &PredictArgs) -> CliResult {
-    let net = backprop::model_file::load(&args.model)
+    let mut net = backprop::model_file::load(&args.model)
         .context(|| format!("cannot load the model {}", args.model.display()))?;
+    net.set_anomaly_mode(true);
     let scaling = match args.scale.split(':').collect::<Vec<_>>().as_slice() {
         ["none"] => Scaling::None,
         ["minmax"] => Scaling::MinMax,
@@ -67,7 +68,13 @@ pub fn run(args: &PredictArgs) -> CliResult {
     csv.push('\n');
     for t in 0..data.len() {
         let (x, _) = data.association(t)?;
-        let y = net.predict(x)?;
+        let y = net.predict(x).context(|| {
+            format!(
+                "cannot evaluate the model on data row {} of {}",
+                t + 1,
+                args.data.display()
+            )
+        })?;
         let _ = writeln!(
             csv,
             "{}",

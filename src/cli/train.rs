@@ -113,6 +113,15 @@ pub fn run(args: &TrainArgs) -> CliResult {
         let (test, train) = data
             .split(args.test_fraction, args.net.seed)
             .usage(|| "invalid --test-fraction".into())?;
+        for (set, role) in [(&train, "train"), (&test, "test")] {
+            if set.is_empty() {
+                return Err(Failure::usage(format!(
+                    "invalid --test-fraction {}: it leaves no association to {role} on (of {})",
+                    args.test_fraction,
+                    data.len()
+                )));
+            }
+        }
         (train, Some(test))
     } else {
         (data, None)
@@ -166,17 +175,18 @@ pub fn run(args: &TrainArgs) -> CliResult {
     if let Some(test) = &test_set {
         report(&net, test, "held-out set")?;
     }
+    // the model first: a picture that cannot be written must not cost the trained weights
+    if let Some(path) = &args.save {
+        backprop::model_file::save(&net, path)
+            .context(|| format!("cannot save the model to {}", path.display()))?;
+        println!("saved the model to {}", path.display());
+    }
     if let Some(path) = &args.plot {
         write_file(
             path,
             &backprop::render::loss_curve_svg(&history.errors, "error per epoch"),
         )?;
         println!("wrote the error curve to {}", path.display());
-    }
-    if let Some(path) = &args.save {
-        backprop::model_file::save(&net, path)
-            .context(|| format!("cannot save the model to {}", path.display()))?;
-        println!("saved the model to {}", path.display());
     }
     Ok(())
 }

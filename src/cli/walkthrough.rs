@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use backprop::Error;
 use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec};
 use backprop::trace::Trace;
 use backprop::tutorial;
@@ -57,7 +58,7 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
         )));
     }
     let worked = args.model.is_none() && args.layers.is_none();
-    let net: Mlp = if let Some(path) = &args.model {
+    let mut net: Mlp = if let Some(path) = &args.model {
         backprop::model_file::load(path)
             .context(|| format!("cannot load the model {}", path.display()))?
     } else if let Some(layers) = &args.layers {
@@ -85,8 +86,14 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
     } else {
         tutorial::worked_example()?
     };
-    let trace = Trace::training_step(&net, &input, &target, args.learning_rate)
-        .usage(|| "the association does not fit the network".into())?;
+    net.set_anomaly_mode(true);
+    let trace = Trace::training_step(&net, &input, &target, args.learning_rate).map_err(|e| {
+        if matches!(e, Error::Shape { .. }) {
+            Failure::usage("the association does not fit the network").because(e)
+        } else {
+            Failure::fix("cannot evaluate the network").because(e)
+        }
+    })?;
     let figures = if worked
         && input == tutorial::WORKED_INPUT
         && target == tutorial::WORKED_TARGET

@@ -164,6 +164,8 @@ pub struct Mlp {
     offsets: Vec<usize>,
     bias_node: Option<NodeId>,
     loss: NodeId,
+    /// Whether [`Mlp::evaluate`] and [`Mlp::predict`] run in anomaly mode.
+    anomaly: bool,
 }
 
 impl Mlp {
@@ -251,7 +253,37 @@ impl Mlp {
             offsets,
             bias_node,
             loss,
+            anomaly: false,
         })
+    }
+
+    /// Turns anomaly mode on or off for [`Mlp::evaluate`], [`Mlp::evaluate_with_params`] and
+    /// [`Mlp::predict`] (see [`Workspace::set_anomaly_mode`]): when on, a pass stops at the
+    /// first node whose value or gradient is not finite (a NaN or infinite input, target or
+    /// weight, an overflow) and reports it as [`Error::Anomaly`], naming the node by its label
+    /// (`x0[0]`, `w0[1->0]`, `x1[0]`, `E`, ...). Off by default: IEEE arithmetic, no checks.
+    /// Training does not use it: [`crate::train::train`] checks each epoch's error and weights.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::nn::{Activation, Bias, Init, MlpSpec};
+    /// let mut net = MlpSpec::new(&[1, 1], Activation::Identity, Activation::Identity)
+    ///     .with_bias(Bias::None)
+    ///     .with_init(Init::Constant(1e300))
+    ///     .build()?;
+    /// assert_eq!(net.predict(&[1e10])?, vec![f64::INFINITY]);
+    /// net.set_anomaly_mode(true);
+    /// let err = net.predict(&[1e10]).unwrap_err();
+    /// assert_eq!(err.to_string(), "forward pass: node 2 (x1[0]) = dot gave inf from operands [10000000000.0, 1e300]");
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn set_anomaly_mode(&mut self, on: bool) {
+        self.anomaly = on;
+    }
+
+    /// Whether anomaly mode is on (see [`Mlp::set_anomaly_mode`]).
+    pub fn anomaly_mode(&self) -> bool {
+        self.anomaly
     }
 
     /// The specification the network was built from.
@@ -513,7 +545,9 @@ impl Mlp {
     /// One association's forward and backward pass, readable in the tutorial's notation.
     ///
     /// # Errors
-    /// [`Error::Shape`] for an input or target of the wrong width.
+    /// [`Error::Shape`] for an input or target of the wrong width; in anomaly mode
+    /// ([`Mlp::set_anomaly_mode`]), [`Error::Anomaly`] naming the first node whose value or
+    /// gradient is not finite.
     pub fn evaluate(&self, input: &[f64], target: &[f64]) -> Result<Evaluation<'_>> {
         self.evaluate_with_params(&self.params, input, target)
     }
@@ -522,7 +556,8 @@ impl Mlp {
     /// instance the weights after an update, without changing the network.
     ///
     /// # Errors
-    /// [`Error::Shape`]; [`Error::ParamCount`].
+    /// [`Error::Shape`]; [`Error::ParamCount`]; in anomaly mode, [`Error::Anomaly`] (a
+    /// non-finite parameter is named as itself).
     pub fn evaluate_with_params(
         &self,
         params: &[f64],
@@ -532,6 +567,7 @@ impl Mlp {
         let mut values = Vec::with_capacity(input.len() + target.len());
         self.association(input, target, &mut values)?;
         let mut ws = self.tape.workspace();
+        ws.set_anomaly_mode(self.anomaly);
         self.tape.set_params(&mut ws, params)?;
         self.tape.forward(&mut ws, &values)?;
         self.tape.backward(&mut ws, self.loss)?;
@@ -541,7 +577,9 @@ impl Mlp {
     /// The output layer's values for one input (the targets are irrelevant and set to 0).
     ///
     /// # Errors
-    /// [`Error::Shape`] for an input of the wrong width.
+    /// [`Error::Shape`] for an input of the wrong width; in anomaly mode, [`Error::Anomaly`] if
+    /// an output is not finite, naming the first node that is not (the loss, computed against
+    /// zero targets, is not checked).
     pub fn predict(&self, input: &[f64]) -> Result<Vec<f64>> {
         let zeros = vec![0.0; self.targets.len()];
         let mut values = Vec::new();
@@ -549,10 +587,17 @@ impl Mlp {
         let mut ws = self.tape.workspace();
         self.tape.set_params(&mut ws, &self.params)?;
         self.tape.forward(&mut ws, &values)?;
-        self.y[self.layers()]
+        let outputs = self.y[self.layers()]
             .iter()
             .map(|&k| self.tape.value(&ws, k))
-            .collect()
+            .collect::<Result<Vec<f64>>>()?;
+        if self.anomaly && outputs.iter().any(|y| !y.is_finite()) {
+            // Again, checked: the outputs come before the targets and the loss in creation
+            // order, so the first non-finite node is one of them or feeds one of them.
+            ws.set_anomaly_mode(true);
+            self.tape.forward(&mut ws, &values)?;
+        }
+        Ok(outputs)
     }
 
     /// A reusable workspace for [`Mlp::batch_gradient`], evaluating `lanes` associations per
@@ -595,7 +640,8 @@ impl Mlp {
     /// lane's backward seeded with `dE/dE_t` (1 for `Sum`, `1/T` for `Mean`).
     ///
     /// # Errors
-    /// [`Error::Shape`] for data whose length is not `T` associations; [`Error::ParamCount`] for
+    /// [`Error::NoAssociations`] for empty data; [`Error::Shape`] for data whose length is not
+    /// `T` associations; [`Error::ParamCount`] for
     /// a `grad` of the wrong length; [`Error::WorkspaceMismatch`] for a batch of another network.
     pub fn batch_gradient(
         &self,
@@ -607,6 +653,9 @@ impl Mlp {
     ) -> Result<f64> {
         let (n_in, n_out) = (self.spec.sizes[0], self.targets.len());
         let t_count = inputs.len() / n_in;
+        if inputs.is_empty() {
+            return Err(Error::NoAssociations);
+        }
         if inputs.len() != t_count * n_in || targets.len() != t_count * n_out || t_count == 0 {
             return Err(Error::Shape {
                 what: format!(
