@@ -43,19 +43,10 @@ pub fn central_differences(
             got: params.len(),
         });
     }
-    if n_in == 0 && !associations.is_empty() || n_in > 0 && !associations.len().is_multiple_of(n_in)
-    {
-        return Err(Error::Shape {
-            what: "input values (a whole number of associations)".into(),
-            expected: n_in,
-            got: associations.len(),
-        });
-    }
+    let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
     let mut params = params.to_vec();
     let mut inputs = associations.to_vec();
-    // A graph without inputs has one (empty) association.
-    let t_count = associations.len().checked_div(n_in).unwrap_or(1);
     // sum_t output_t at the current (params, inputs)
     let total = |ws: &mut crate::Workspace, params: &[f64], inputs: &[f64]| -> Result<f64> {
         tape.set_params(ws, params)?;
@@ -437,15 +428,7 @@ pub fn gradient_differences(
             got: params.len(),
         });
     }
-    if n_in == 0 && !associations.is_empty() || n_in > 0 && !associations.len().is_multiple_of(n_in)
-    {
-        return Err(Error::Shape {
-            what: "input values (a whole number of associations)".into(),
-            expected: n_in,
-            got: associations.len(),
-        });
-    }
-    let t_count = associations.len().checked_div(n_in).unwrap_or(1);
+    let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
     let grad_at = |ws: &mut crate::Workspace, p: &[f64]| -> Result<Vec<f64>> {
         tape.set_params(ws, p)?;

@@ -335,17 +335,7 @@ fn finite_weights(
     w: Vec<Vec<Vec<Option<f64>>>>,
     b: Vec<Vec<Option<f64>>>,
 ) -> Result<Weights> {
-    let shape = |what: String, expected: usize, got: usize| {
-        if expected == got {
-            Ok(())
-        } else {
-            Err(Error::Shape {
-                what,
-                expected,
-                got,
-            })
-        }
-    };
+    let shape = crate::error::expect_len;
     let null = |what: String| Error::NonFiniteConstant {
         what: format!("{what} (null in the file)"),
         value: f64::NAN,

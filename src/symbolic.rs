@@ -348,15 +348,7 @@ fn evaluate(
         tape.set_params(&mut ws, params)?;
     }
     let n_in = tape.input_count();
-    if n_in > 0 && !associations.len().is_multiple_of(n_in) || n_in == 0 && !associations.is_empty()
-    {
-        return Err(Error::Shape {
-            what: "input values (a whole number of associations)".into(),
-            expected: n_in,
-            got: associations.len(),
-        });
-    }
-    let t_count = associations.len().checked_div(n_in).unwrap_or(1);
+    let t_count = tape.association_count(associations)?;
     let mut sums = vec![0.0; nodes.len()];
     for t in 0..t_count {
         tape.forward(&mut ws, &associations[t * n_in..(t + 1) * n_in])?;

@@ -283,6 +283,28 @@ impl Tape {
         self.params.len()
     }
 
+    /// How many associations `values` holds, one after the other, `input_count` values each
+    /// (a graph without inputs has one, empty, association).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if `values` is not a whole number of associations.
+    pub fn association_count(&self, values: &[f64]) -> Result<usize> {
+        let n_in = self.inputs.len();
+        let whole = if n_in == 0 {
+            values.is_empty()
+        } else {
+            values.len().is_multiple_of(n_in)
+        };
+        if !whole {
+            return Err(Error::Shape {
+                what: "input values (a whole number of associations)".into(),
+                expected: n_in,
+                got: values.len(),
+            });
+        }
+        Ok(values.len().checked_div(n_in).unwrap_or(1))
+    }
+
     /// The parameters' initial values (from the graph), in slot order.
     pub fn initial_params(&self) -> &[f64] {
         &self.param_init

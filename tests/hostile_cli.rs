@@ -4,24 +4,17 @@
 //! `tests/cli.rs` has the happy paths and a few loosely checked failures; the library's side of
 //! each case is in `tests/hostile_library.rs` and the per-topic test files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::backprop;
 
 use backprop::nn::{Activation, Init, MlpSpec};
 
-fn backprop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backprop"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("backprop-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("hostile", name)
 }
 
 fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use backprop::gradcheck::{Tolerances, check_hessian, check_mlp};
-use backprop::nn::{Init, Mlp, Reduction};
+use backprop::nn::{Init, Mlp};
 use rand::RngExt;
 
 use super::net::{DataArgs, NetArgs};
@@ -44,15 +44,7 @@ pub struct CheckArgs {
 
 /// Runs `backprop check`; fails with exit code 1 when the gradients disagree.
 pub fn run(args: &CheckArgs) -> CliResult {
-    let reduction = match args.reduction.as_str() {
-        "sum" => Reduction::Sum,
-        "mean" => Reduction::Mean,
-        other => {
-            return Err(Failure::usage(format!(
-                "invalid --reduction {other:?} (expected sum or mean)"
-            )));
-        }
-    };
+    let reduction = super::parse_reduction(&args.reduction)?;
     let (mut net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {
         let net = backprop::model_file::load(path)
             .context(|| format!("cannot load the model {}", path.display()))?;

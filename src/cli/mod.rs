@@ -159,3 +159,31 @@ pub fn parse_widths(text: &str) -> Result<Vec<usize>, String> {
         })
         .collect()
 }
+
+/// Parses `--reduction`: `sum` or `mean`.
+pub fn parse_reduction(text: &str) -> CliResult<backprop::nn::Reduction> {
+    match text {
+        "sum" => Ok(backprop::nn::Reduction::Sum),
+        "mean" => Ok(backprop::nn::Reduction::Mean),
+        other => Err(Failure::usage(format!(
+            "invalid --reduction {other:?} (expected sum or mean)"
+        ))),
+    }
+}
+
+/// Parses `--scale`: `none`, `minmax`, `standard` or `divide:N`.
+pub fn parse_scaling(text: &str) -> CliResult<backprop::data::Scaling> {
+    use backprop::data::Scaling;
+    match text.split(':').collect::<Vec<_>>().as_slice() {
+        ["none"] => Ok(Scaling::None),
+        ["minmax"] => Ok(Scaling::MinMax),
+        ["standard"] | ["standardize"] => Ok(Scaling::Standardize),
+        ["divide", n] => n
+            .parse()
+            .map(Scaling::Divide)
+            .map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number"))),
+        _ => Err(Failure::usage(format!(
+            "invalid --scale {text:?} (expected none, minmax, standard or divide:N)"
+        ))),
+    }
+}

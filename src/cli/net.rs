@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use backprop::data::{CsvOptions, Dataset, Scaling};
+use backprop::data::{CsvOptions, Dataset};
 use backprop::nn::{Activation, Bias, Init, Loss, MlpSpec};
 
 use super::{CliResult, Context, Failure, parse_widths};
@@ -125,21 +125,7 @@ impl DataArgs {
             }
             return Ok(Dataset::xor());
         };
-        let scaling =
-            match self.scale.split(':').collect::<Vec<_>>().as_slice() {
-                ["none"] => Scaling::None,
-                ["minmax"] => Scaling::MinMax,
-                ["standard"] | ["standardize"] => Scaling::Standardize,
-                ["divide", n] => Scaling::Divide(n.parse().map_err(|_| {
-                    Failure::usage(format!("invalid --scale: {n:?} is not a number"))
-                })?),
-                _ => {
-                    return Err(Failure::usage(format!(
-                        "invalid --scale {:?} (expected none, minmax, standard or divide:N)",
-                        self.scale
-                    )));
-                }
-            };
+        let scaling = super::parse_scaling(&self.scale)?;
         let options = match (&self.target, &self.label) {
             (Some(columns), None) => {
                 CsvOptions::columns(&columns.split(',').map(str::trim).collect::<Vec<_>>())

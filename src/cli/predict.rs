@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use backprop::data::{CsvOptions, Dataset, Scaling};
+use backprop::data::{CsvOptions, Dataset};
 
 use super::{CliResult, Context, Failure, write_file};
 
@@ -32,16 +32,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
     let mut net = backprop::model_file::load(&args.model)
         .context(|| format!("cannot load the model {}", args.model.display()))?;
     net.set_anomaly_mode(true);
-    let scaling = match args.scale.split(':').collect::<Vec<_>>().as_slice() {
-        ["none"] => Scaling::None,
-        ["minmax"] => Scaling::MinMax,
-        ["standard"] | ["standardize"] => Scaling::Standardize,
-        ["divide", n] => Scaling::Divide(
-            n.parse()
-                .map_err(|_| Failure::usage(format!("invalid --scale: {n:?} is not a number")))?,
-        ),
-        _ => return Err(Failure::usage(format!("invalid --scale {:?}", args.scale))),
-    };
+    let scaling = super::parse_scaling(&args.scale)?;
     let ignored: Vec<String> = args
         .ignore
         .as_deref()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use backprop::data::Dataset;
-use backprop::nn::{Mlp, Reduction};
+use backprop::nn::Mlp;
 use backprop::train::{BatchMode, Optimiser, TrainConfig, train};
 
 use super::net::{DataArgs, NetArgs};
@@ -78,15 +78,7 @@ impl TrainArgs {
                 ))
             })?),
         };
-        let reduction = match self.reduction.as_str() {
-            "sum" => Reduction::Sum,
-            "mean" => Reduction::Mean,
-            other => {
-                return Err(Failure::usage(format!(
-                    "invalid --reduction {other:?} (expected sum or mean)"
-                )));
-            }
-        };
+        let reduction = super::parse_reduction(&self.reduction)?;
         Ok(TrainConfig {
             optimiser,
             batch,

@@ -459,17 +459,7 @@ impl Mlp {
     /// naming the first non-finite weight.
     pub fn set_weights(&mut self, w: &[Vec<Vec<f64>>], b: &[Vec<f64>]) -> Result<()> {
         let mut params = Vec::with_capacity(self.params.len());
-        let shape = |what: String, expected: usize, got: usize| -> Result<()> {
-            if expected == got {
-                Ok(())
-            } else {
-                Err(Error::Shape {
-                    what,
-                    expected,
-                    got,
-                })
-            }
-        };
+        let shape = crate::error::expect_len;
         shape("weight layers W".into(), self.layers(), w.len())?;
         shape("bias layers b".into(), self.layers(), b.len())?;
         for l in 0..self.layers() {
