@@ -415,8 +415,26 @@ pub fn save_with_hook(
     path: impl AsRef<Path>,
     before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<()> {
-    let path = path.as_ref();
     let json = to_json_string(net)?;
+    write_atomically_with_hook(path.as_ref(), json.as_bytes(), before_rename)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a
+/// mix: a temporary file in the same directory, written and synced, renamed over `path`, then
+/// the directory synced. Every file the project writes (models, pictures, predictions) goes
+/// through here.
+///
+/// # Errors
+/// [`Error::Io`] naming the path; the temporary file is removed and `path` left as it was.
+pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    write_atomically_with_hook(path.as_ref(), bytes, |_| Ok(()))
+}
+
+fn write_atomically_with_hook(
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<()> {
     let io = |e: std::io::Error| Error::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -440,7 +458,7 @@ pub fn save_with_hook(
             .create(true)
             .truncate(true)
             .open(&temp)?;
-        file.write_all(json.as_bytes())?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
         before_rename(&temp)?;

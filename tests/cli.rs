@@ -234,6 +234,7 @@ fn usage_errors_exit_with_2_and_one_line() {
         vec!["train", "--learning-rate", "-1"],
         vec!["train", "--epochs", "0"],
         vec!["check", "--order", "3"],
+        vec!["check", "--data", "some.csv", "--target", "y"], // data without a model to check
         vec!["frobnicate"],
     ] {
         let o = backprop(&args);

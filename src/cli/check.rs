@@ -59,6 +59,10 @@ pub fn run(args: &CheckArgs) -> CliResult {
             )));
         }
         (net, data.inputs().to_vec(), data.targets().to_vec())
+    } else if args.data.data.is_some() {
+        return Err(Failure::usage(
+            "--data needs --model (the network to check on it)",
+        ));
     } else if args.random {
         let widths = super::parse_widths(&args.widths)
             .map_err(|e| Failure::usage("invalid --widths").because(e))?;

@@ -106,30 +106,15 @@ impl<T, E: fmt::Display> Context<T> for Result<T, E> {
     }
 }
 
-/// Writes `text` to `path` atomically (a temporary file in the same folder, then a rename).
+/// Writes `text` to `path` atomically (see [`backprop::model_file::write_atomically`]).
 pub fn write_file(path: &Path, text: &str) -> CliResult {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Failure::fix(format!("cannot write {}", path.display())).because(e)
+    backprop::model_file::write_atomically(path, text.as_bytes()).map_err(|e| {
+        let failure = Failure::fix(format!("cannot write {}", path.display()));
+        match e {
+            // the path is already in the message
+            backprop::Error::Io { reason, .. } => failure.because(reason),
+            other => failure.because(other),
+        }
     })
 }
 
