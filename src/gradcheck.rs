@@ -4,7 +4,7 @@
 //! Finite differences go through [`Tape::forward`] only; no adjoint and no local derivative is
 //! used, so they share nothing with reverse mode but the op values.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::NodeId;
 use crate::tape::Tape;
 
@@ -37,14 +37,9 @@ pub fn central_differences(
 ) -> Result<FiniteDifferences> {
     let output = output.into();
     let n_in = tape.input_count();
-    if params.len() != tape.param_count() {
-        return Err(Error::ParamCount {
-            expected: tape.param_count(),
-            got: params.len(),
-        });
-    }
     let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
+    tape.set_params(&mut ws, params)?; // checks their number up front
     let mut params = params.to_vec();
     let mut inputs = associations.to_vec();
     // sum_t output_t at the current (params, inputs)
@@ -422,14 +417,9 @@ pub fn gradient_differences(
 ) -> Result<Vec<Vec<f64>>> {
     let output = output.into();
     let n_in = tape.input_count();
-    if params.len() != tape.param_count() {
-        return Err(Error::ParamCount {
-            expected: tape.param_count(),
-            got: params.len(),
-        });
-    }
     let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
+    tape.set_params(&mut ws, params)?; // checks their number up front
     let grad_at = |ws: &mut crate::Workspace, p: &[f64]| -> Result<Vec<f64>> {
         tape.set_params(ws, p)?;
         let mut g = vec![0.0; p.len()];
