@@ -41,6 +41,7 @@ pub struct Dataset {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {
     /// These columns, in this order, are the targets (regression, or targets already encoded).
+    /// An empty list makes every column an input: data to predict on, without targets.
     Columns(Vec<String>),
     /// This column holds a class label `0..classes`, turned into a one-hot target of width
     /// `classes` (class `c` gives `y'_c = 1`, every other `y'_k = 0`).

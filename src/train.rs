@@ -349,7 +349,12 @@ impl RunOptions {
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first option out of its domain (0 threads, a
+    /// negative or non-finite penalty, ...).
+    pub fn validate(&self) -> Result<()> {
         let bad = |name: &str, reason: String| {
             Err(Error::InvalidOption {
                 name: name.into(),

@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use common::backprop;
 
@@ -312,4 +312,38 @@ fn divergence_exits_with_1_and_saves_nothing() {
     );
     assert!(err.contains("nothing was saved"));
     assert!(!model.exists());
+}
+
+#[test]
+fn a_closed_standard_output_ends_the_program_quietly() {
+    // `backprop predict ... | head -1`: the reader goes away after one line
+    use std::io::Read;
+    let dir = scratch("pipe");
+    let model = dir.join("m.json");
+    assert!(
+        backprop(&["train", "--epochs", "5", "--save", model.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let rows: String = (0..20_000)
+        .map(|k| format!("{},{}\n", k % 2, k % 3))
+        .collect();
+    let data = write(&dir.join("many.csv"), &format!("a,b\n{rows}"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args([
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            &data,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe is dropped
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }

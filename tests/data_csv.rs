@@ -305,9 +305,11 @@ fn options_that_leave_no_input_or_no_target_are_refused() {
         err.to_string(),
         "invalid targets: every column is a target: no input column is left"
     );
+    // no target column at all is data to predict on: every column an input
     let none: [&str; 0] = [];
-    let err = read("a,b\n1,2\n", &CsvOptions::columns(&none)).unwrap_err();
-    assert_eq!(err.to_string(), "invalid targets: no target column given");
+    let data = read("a,b\n1,2\n", &CsvOptions::columns(&none)).unwrap();
+    assert_eq!((data.n_inputs(), data.n_targets()), (2, 0));
+    assert_eq!(data.association(0).unwrap(), (&[1.0, 2.0][..], &[][..]));
     let err = read("a,b\n1,2\n", &CsvOptions::columns(&["b", "b"])).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -121,14 +121,14 @@ pub fn run(args: &CheckArgs) -> CliResult {
         {
             row.iter_mut().for_each(|v| *v *= r);
         }
-        print!("{}", report.render());
+        out!("{}", report.render());
         if !report.passed() {
             return Err(Failure::fix("the second derivatives disagree"));
         }
         return Ok(());
     }
     let report = check_mlp(&net, &inputs, &targets, reduction, tolerances)?;
-    print!("{}", report.render());
+    out!("{}", report.render());
     match report.first_failure() {
         None => Ok(()),
         Some(row) => Err(Failure::fix(format!(

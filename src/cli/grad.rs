@@ -63,7 +63,7 @@ pub fn run(args: &GradArgs) -> CliResult {
         "gradient_wrt_leaves": Value::Object(leaves),
         "nodes": nodes,
     });
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&out).context(|| "cannot print JSON".into())?
     );

@@ -122,9 +122,9 @@ pub fn run(args: &GraphArgs) -> CliResult {
     match &args.output {
         Some(path) => {
             write_file(path, &text)?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(())
 }

@@ -1,6 +1,17 @@
 //! The command line's arguments, its failures and their exit codes. Everything that reads or
 //! writes a file or prints lives under `cli/`; the library never does.
 
+/// `print!` that never panics: a closed standard output (`backprop ... | head`) ends the
+/// program quietly with exit code 0, any other write error with exit code 1.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!($($arg)*)) };
+}
+
+/// `println!` that never panics (see `out!`).
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 pub mod check;
 pub mod grad;
 pub mod graph;
@@ -170,5 +181,17 @@ pub fn parse_scaling(text: &str) -> CliResult<backprop::data::Scaling> {
         _ => Err(Failure::usage(format!(
             "invalid --scale {text:?} (expected none, minmax, standard or divide:N)"
         ))),
+    }
+}
+
+/// Writes to standard output; see `out!`.
+pub fn emit(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output\n  caused by: {e}");
+        std::process::exit(1);
     }
 }

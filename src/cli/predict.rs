@@ -52,10 +52,15 @@ pub fn run(args: &PredictArgs) -> CliResult {
         )));
     }
     let outputs = net.sizes()[net.layers()];
+    // several outputs are scores of classes: also name the class with the highest
+    let classes = outputs > 1;
     let mut csv = (0..outputs)
         .map(|k| format!("output_{k}"))
         .collect::<Vec<_>>()
         .join(",");
+    if classes {
+        csv.push_str(",class");
+    }
     csv.push('\n');
     for t in 0..data.len() {
         let (x, _) = data.association(t)?;
@@ -66,7 +71,7 @@ pub fn run(args: &PredictArgs) -> CliResult {
                 args.data.display()
             )
         })?;
-        let _ = writeln!(
+        let _ = write!(
             csv,
             "{}",
             y.iter()
@@ -74,13 +79,17 @@ pub fn run(args: &PredictArgs) -> CliResult {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        if classes {
+            let _ = write!(csv, ",{}", super::train::argmax(&y));
+        }
+        csv.push('\n');
     }
     match &args.output {
         Some(path) => {
             write_file(path, &csv)?;
-            println!("wrote {} predictions to {}", data.len(), path.display());
+            outln!("wrote {} predictions to {}", data.len(), path.display());
         }
-        None => print!("{csv}"),
+        None => out!("{csv}"),
     }
     Ok(())
 }

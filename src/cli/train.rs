@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use backprop::data::Dataset;
 use backprop::nn::Mlp;
-use backprop::train::{BatchMode, Optimiser, TrainConfig, train};
+use backprop::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_with};
 
 use super::net::{DataArgs, NetArgs};
 use super::progress::Progress;
@@ -48,6 +48,9 @@ pub struct TrainArgs {
     /// Save the trained network to this JSON file.
     #[arg(long, value_name = "FILE.json")]
     pub save: Option<PathBuf>,
+    /// Threads that evaluate associations in parallel (results do not depend on their number).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Write the error curve as an SVG picture.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
@@ -127,11 +130,14 @@ pub fn run(args: &TrainArgs) -> CliResult {
         .build()?;
     let progress = Progress::new(config.max_epochs);
     let start = Instant::now();
-    let result = train(
+    let options = RunOptions::default().with_threads(args.threads);
+    options.validate().usage(|| "invalid --threads".into())?;
+    let result = train_with(
         &mut net,
         train_set.inputs(),
         train_set.targets(),
         &config,
+        &options,
         |epoch, error| progress.epoch(epoch, error),
     );
     progress.finish();
@@ -145,7 +151,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         }
     })?;
     let sizes: Vec<String> = net.sizes().iter().map(|s| s.to_string()).collect();
-    println!(
+    outln!(
         "trained a {} network ({} hidden, {} output, {} optimiser) on {} associations",
         sizes.join("x"),
         net.spec().activations[0],
@@ -154,7 +160,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
         train_set.len()
     );
     let final_error = history.final_error().unwrap_or(f64::NAN);
-    println!(
+    outln!(
         "final error: {final_error:.6e} after {} epochs ({}) in {seconds:.2} s",
         history.epochs(),
         if history.converged {
@@ -171,14 +177,14 @@ pub fn run(args: &TrainArgs) -> CliResult {
     if let Some(path) = &args.save {
         backprop::model_file::save(&net, path)
             .context(|| format!("cannot save the model to {}", path.display()))?;
-        println!("saved the model to {}", path.display());
+        outln!("saved the model to {}", path.display());
     }
     if let Some(path) = &args.plot {
         write_file(
             path,
             &backprop::render::loss_curve_svg(&history.errors, "error per epoch"),
         )?;
-        println!("wrote the error curve to {}", path.display());
+        outln!("wrote the error curve to {}", path.display());
     }
     Ok(())
 }
@@ -186,7 +192,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
 /// Prints a prediction table (small data sets) and the accuracy (class labels).
 fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
     if data.len() <= 16 {
-        println!("\n{name}: input -> output (target)");
+        outln!("\n{name}: input -> output (target)");
         for t in 0..data.len() {
             let (x, y) = data.association(t)?;
             let out = net.predict(x)?;
@@ -196,7 +202,7 @@ fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            println!("  [{}] -> [{}] ({})", fmt(x, 2), fmt(&out, 4), fmt(y, 2));
+            outln!("  [{}] -> [{}] ({})", fmt(x, 2), fmt(&out, 4), fmt(y, 2));
         }
     }
     if data.classes().is_some() {
@@ -207,7 +213,7 @@ fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
                 correct += 1;
             }
         }
-        println!(
+        outln!(
             "{name}: accuracy {:.2}% ({correct} of {})",
             100.0 * correct as f64 / data.len() as f64,
             data.len()

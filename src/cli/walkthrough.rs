@@ -103,7 +103,7 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
     } else {
         Vec::new()
     };
-    print!("{}", trace.render(&figures));
+    out!("{}", trace.render(&figures));
     if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir).context(|| format!("cannot create {}", dir.display()))?;
         for (stem, svg) in
@@ -111,7 +111,7 @@ pub fn run(args: &WalkthroughArgs) -> CliResult {
         {
             let path = dir.join(format!("{stem}.svg"));
             write_file(&path, &svg)?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
     }
     Ok(())

@@ -181,9 +181,7 @@ fn roles(names: &[String], targets: &Targets) -> Result<Vec<Role>> {
     let mut roles = vec![Role::Input; names.len()];
     match targets {
         Targets::Columns(columns) => {
-            if columns.is_empty() {
-                return Err(bad("no target column given".into()));
-            }
+            // no target column: every column is an input (data to predict on)
             for (k, column) in columns.iter().enumerate() {
                 let c = find(column)?;
                 if roles[c] != Role::Input {
