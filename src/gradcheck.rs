@@ -23,7 +23,7 @@ pub const STEP: f64 = 6e-6;
 /// derivative with respect to an input is summed over associations like the output.
 ///
 /// # Errors
-/// [`Error::Shape`] if `associations` is not a whole number of associations or `params` has the
+/// [`Error::Shape`](crate::Error::Shape) if `associations` is not a whole number of associations or `params` has the
 /// wrong length; the errors of [`Tape::forward`].
 ///
 /// # Complexity
@@ -318,7 +318,7 @@ fn label_or_index(graph_labels: impl Fn(NodeId) -> Option<String>) -> impl Fn(No
 /// `reduction`), for every weight.
 ///
 /// # Errors
-/// [`Error::Shape`] for data that is not a whole number of associations.
+/// [`Error::Shape`](crate::Error::Shape) for data that is not a whole number of associations.
 ///
 /// # Examples
 /// ```
@@ -407,7 +407,7 @@ pub fn check_graph(
 /// tape's sweep and `h = step * max(1, |p_j|)`: the second-derivative check's reference.
 ///
 /// # Errors
-/// [`Error::ParamCount`]; [`Error::Shape`] for a partial association; those of the passes.
+/// [`Error::ParamCount`](crate::Error::ParamCount); [`Error::Shape`](crate::Error::Shape) for a partial association; those of the passes.
 pub fn gradient_differences(
     tape: &Tape,
     params: &[f64],
