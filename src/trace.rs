@@ -89,6 +89,10 @@ pub struct Trace {
     pub steps: Vec<Step>,
     /// The learning rate of the update.
     pub learning_rate: f64,
+    /// `dE_t/dw` of every weight, by parameter slot (the layout of [`Mlp::params`]).
+    pub gradient: Vec<f64>,
+    /// The weights after the update `w - learning_rate * dE_t/dw`, by parameter slot.
+    pub updated: Vec<f64>,
 }
 
 /// The name of layer `l`'s nodes: the tutorial's `i`, `j`, `k` for a three-layer network,
@@ -214,6 +218,7 @@ impl Trace {
         }
         // gradients and update, output side first as the tutorial goes
         let mut updates = Vec::new();
+        let mut gradient = vec![0.0; net.params().len()];
         for l in (0..last).rev() {
             let (a, b) = (name(l), name(l + 1));
             for j in 0..sizes[l + 1] {
@@ -230,6 +235,7 @@ impl Trace {
                         g,
                     );
                     let w = net.weight(l, i, j)?;
+                    gradient[net.weight_slot(l, i, j)?] = g;
                     updates.push((
                         net.weight_slot(l, i, j)?,
                         format!("w_{a}{b}[{i}->{j}]"),
@@ -246,6 +252,7 @@ impl Trace {
                         g,
                     );
                     let w = net.bias_weight(l, j)?;
+                    gradient[net.bias_slot(l, j)?] = g;
                     updates.push((
                         net.bias_slot(l, j)?,
                         format!("b_{b}[{j}]"),
@@ -285,6 +292,8 @@ impl Trace {
         Ok(Trace {
             steps,
             learning_rate,
+            gradient,
+            updated: params,
         })
     }
 

@@ -30,17 +30,10 @@ pub struct GraphArgs {
     pub output: Option<PathBuf>,
 }
 
-fn passes(
-    tape: &Tape,
-    inputs: &[f64],
-    params: Option<&[f64]>,
-    output: NodeId,
-) -> CliResult<Workspace> {
+/// Forward and backward passes of a graph file's association, in anomaly mode.
+fn passes(tape: &Tape, inputs: &[f64], output: NodeId) -> CliResult<Workspace> {
     let mut ws = tape.workspace();
     ws.set_anomaly_mode(true);
-    if let Some(params) = params {
-        tape.set_params(&mut ws, params)?;
-    }
     tape.forward(&mut ws, inputs)
         .context(|| "cannot evaluate the graph".into())?;
     tape.backward(&mut ws, output)
@@ -70,7 +63,7 @@ pub fn run(args: &GraphArgs) -> CliResult {
         let loaded = backprop::graph_file::load_graph(path)
             .context(|| format!("cannot load the graph {}", path.display()))?;
         let tape = loaded.graph.compile()?;
-        let ws = passes(&tape, &loaded.input_values, None, loaded.output)?;
+        let ws = passes(&tape, &loaded.input_values, loaded.output)?;
         let values: Vec<f64> = loaded
             .graph
             .nodes()
@@ -101,20 +94,15 @@ pub fn run(args: &GraphArgs) -> CliResult {
         match input {
             None => render(net.graph(), None, None),
             Some(input) => {
-                let eval = net
-                    .evaluate(&input, &target)
-                    .usage(|| "--input/--target do not fit the model".into())?;
-                drop(eval);
-                let tape = net.tape();
-                let mut association = input.clone();
-                association.extend_from_slice(&target);
-                let ws = passes(tape, &association, Some(net.params()), net.loss_node())?;
-                let values: Vec<f64> = net
-                    .graph()
-                    .nodes()
-                    .map(|n| tape.value(&ws, n))
-                    .collect::<Result<_, _>>()?;
-                let grads = tape.gradients_of(&ws)?;
+                let mut net = net;
+                net.set_anomaly_mode(true);
+                let eval = net.evaluate(&input, &target).map_err(|e| match e {
+                    backprop::Error::Shape { .. } => {
+                        Failure::usage("--input/--target do not fit the model").because(e)
+                    }
+                    other => Failure::fix("cannot evaluate the graph").because(other),
+                })?;
+                let (values, grads) = (eval.node_values(), eval.gradients());
                 render(net.graph(), Some(&values), Some(grads.as_slice()))
             }
         }

@@ -790,6 +790,28 @@ pub struct Evaluation<'n> {
 }
 
 impl Evaluation<'_> {
+    /// The value of every node of the network's graph, by node index (for pictures).
+    pub fn node_values(&self) -> Vec<f64> {
+        self.net
+            .graph
+            .nodes()
+            .map(|n| {
+                self.net
+                    .tape
+                    .value(&self.ws, n)
+                    .expect("internal error: the graph's nodes are in its tape")
+            })
+            .collect()
+    }
+
+    /// `dE_t/d node` for every node of the network's graph.
+    pub fn gradients(&self) -> crate::tape::Gradients {
+        self.net
+            .tape
+            .gradients_of(&self.ws)
+            .expect("internal error: the evaluation's workspace is its tape's")
+    }
+
     /// `x` of node `node` of layer `layer` (for layer 0, the input).
     ///
     /// # Errors

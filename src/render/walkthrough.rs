@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::nn::{Evaluation, Mlp};
 use crate::render::labels::number;
 use crate::render::network::{DECIMALS, Layout, Texts};
+use crate::trace::Trace;
 
 /// The three pictures of one training step of `net` on one association (`input`, `target`)
 /// with plain gradient descent, as `(file stem, SVG)`:
@@ -47,7 +48,8 @@ pub fn walkthrough_svgs(
     learning_rate: f64,
 ) -> Result<Vec<(String, String)>> {
     let before = net.evaluate(input, target)?;
-    let step = Step::new(net, &before, learning_rate)?;
+    // the gradients and the update are the trace's: one place for the training step
+    let step = Trace::training_step(net, input, target, learning_rate)?;
     let after = net.evaluate_with_params(&step.updated, input, target)?;
     let layout = Layout::new(net);
     Ok(vec![
@@ -58,38 +60,6 @@ pub fn walkthrough_svgs(
             update(&layout, &before, &after, &step, learning_rate)?,
         ),
     ])
-}
-
-/// The gradient of every weight and the weights after one step, read from the evaluation.
-struct Step {
-    /// `dE/dw` by parameter slot.
-    gradients: Vec<f64>,
-    /// `w - learning_rate * dE/dw` by parameter slot.
-    updated: Vec<f64>,
-}
-
-impl Step {
-    fn new(net: &Mlp, eval: &Evaluation<'_>, learning_rate: f64) -> Result<Step> {
-        let mut gradients = vec![0.0; net.params().len()];
-        let sizes = net.sizes();
-        for l in 0..net.layers() {
-            for j in 0..sizes[l + 1] {
-                for i in 0..sizes[l] {
-                    gradients[net.weight_slot(l, i, j)?] = eval.weight_gradient(l, i, j)?;
-                }
-                if net.bias_node().is_some() {
-                    gradients[net.bias_slot(l, j)?] = eval.bias_gradient(l, j)?;
-                }
-            }
-        }
-        let updated = net
-            .params()
-            .iter()
-            .zip(&gradients)
-            .map(|(w, g)| w - learning_rate * g)
-            .collect();
-        Ok(Step { gradients, updated })
-    }
 }
 
 fn list(values: &[f64]) -> String {
@@ -135,7 +105,7 @@ fn forward(layout: &Layout<'_>, eval: &Evaluation<'_>, target: &[f64]) -> Result
     Ok(svg.finish())
 }
 
-fn backward(layout: &Layout<'_>, eval: &Evaluation<'_>, step: &Step) -> Result<String> {
+fn backward(layout: &Layout<'_>, eval: &Evaluation<'_>, step: &Trace) -> Result<String> {
     let texts = Texts {
         title: "2. Backward pass".into(),
         subtitle: "delta = dE/dx on each node; dE/dw_ij = delta_j y_i on each weight's line".into(),
@@ -145,7 +115,7 @@ fn backward(layout: &Layout<'_>, eval: &Evaluation<'_>, step: &Step) -> Result<S
                 .into(),
         ],
     };
-    let mut svg = layout.picture(&texts, &step.gradients)?;
+    let mut svg = layout.picture(&texts, &step.gradient)?;
     layout.nodes(&mut svg, |l, n| {
         if l == 0 {
             return Ok(Vec::new());
@@ -162,7 +132,7 @@ fn update(
     layout: &Layout<'_>,
     before: &Evaluation<'_>,
     after: &Evaluation<'_>,
-    step: &Step,
+    step: &Trace,
     learning_rate: f64,
 ) -> Result<String> {
     let texts = Texts {
