@@ -29,6 +29,41 @@ use std::collections::{HashMap, HashSet};
 use crate::op::{Binary, Unary, max_partial_index};
 use crate::tape::{Instr, Tape};
 
+/// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
+/// over the lanes inside it is compiled for that one op (no dispatch per lane; a loop of
+/// sigmoids vectorises around its calls to `exp`).
+macro_rules! unswitched {
+    ($op:expr, |$name:ident| $body:block) => {
+        match $op {
+            Unary::Identity => {
+                let $name = Unary::Identity;
+                $body
+            }
+            Unary::Exp => {
+                let $name = Unary::Exp;
+                $body
+            }
+            Unary::Ln => {
+                let $name = Unary::Ln;
+                $body
+            }
+            Unary::Sigmoid => {
+                let $name = Unary::Sigmoid;
+                $body
+            }
+            Unary::Tanh => {
+                let $name = Unary::Tanh;
+                $body
+            }
+            Unary::Relu => {
+                let $name = Unary::Relu;
+                $body
+            }
+            $name => $body,
+        }
+    };
+}
+
 /// Widths `L` of a block that have a compiled kernel.
 pub(crate) const BLOCK_WIDTHS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
@@ -699,9 +734,11 @@ impl Plan {
             Step::Unary { op, out, a } => {
                 let x = *row::<L>(values, a);
                 let y = row_mut::<L>(values, out);
-                for l in 0..L {
-                    y[l] = op.value(x[l]);
-                }
+                unswitched!(op, |op| {
+                    for l in 0..L {
+                        y[l] = op.value(x[l]);
+                    }
+                });
             }
             Step::Binary { op, out, a, b } => {
                 let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
@@ -783,9 +820,11 @@ impl Plan {
                 let g = *row::<L>(adjoints, out);
                 let (x, y) = (row::<L>(values, a), row::<L>(values, out));
                 let ga = row_mut::<L>(adjoints, a);
-                for l in 0..L {
-                    ga[l] += g[l] * op.derivative(x[l], y[l]);
-                }
+                unswitched!(op, |op| {
+                    for l in 0..L {
+                        ga[l] += g[l] * op.derivative(x[l], y[l]);
+                    }
+                });
             }
             Step::Binary { op, out, a, b } => {
                 let g = *row::<L>(adjoints, out);

@@ -758,7 +758,7 @@ fn finite(value: f64, what: impl FnOnce() -> String) -> Result<()> {
 
 /// Shards per batch, at most: associations are split into shards of a length that depends only
 /// on their number and the block width, never on the number of threads.
-const MAX_SHARDS: usize = 32;
+const MAX_SHARDS: usize = 16;
 
 /// Associations per shard: about `T / MAX_SHARDS`, rounded up to a whole number of blocks.
 fn shard_len(associations: usize, width: usize) -> usize {
