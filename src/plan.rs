@@ -121,7 +121,9 @@ enum Step {
         len: u32,
     },
     /// `groups[index]`: several `dot` steps evaluated together.
-    Group { index: u32 },
+    Group {
+        index: u32,
+    },
 }
 
 /// A product position of a [`Group`] that multiplies two uniforms (the bias node and its
@@ -217,15 +219,7 @@ impl pulp::WithSimd for Blocks<'_, '_, '_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) -> f64 {
-        self.plan.run_blocks(
-            simd,
-            self.ws,
-            self.sources,
-            self.first,
-            self.count,
-            self.max_width,
-            self.seed,
-        )
+        self.plan.run_blocks(simd, self)
     }
 }
 
@@ -631,16 +625,16 @@ impl Plan {
     }
 
     #[inline(always)]
-    fn run_blocks<S: pulp::Simd>(
-        &self,
-        simd: S,
-        ws: &mut PlanWorkspace,
-        sources: &[(&[f64], usize)],
-        first: usize,
-        count: usize,
-        max_width: usize,
-        seed: f64,
-    ) -> f64 {
+    fn run_blocks<S: pulp::Simd>(&self, simd: S, blocks: Blocks<'_, '_, '_>) -> f64 {
+        let Blocks {
+            ws,
+            sources,
+            first,
+            count,
+            max_width,
+            seed,
+            ..
+        } = blocks;
         let max_width = block_width(max_width);
         let mut sum = 0.0;
         let mut start = first;
@@ -1229,4 +1223,99 @@ fn row_mut<const L: usize>(buf: &mut [f64], r: u32) -> &mut [f64; L] {
     (&mut buf[start..start + L])
         .try_into()
         .expect("internal error: a row has L lanes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Graph;
+
+    /// A 6-5-3 tanh net with a bias node, half squared error against inputs 6..9; with
+    /// `shared`, the first two neurons of each layer share a weight (which must stop grouping).
+    fn net(shared: bool) -> (Tape, u32) {
+        let g = Graph::new();
+        let x: Vec<_> = (0..9).map(|i| g.input(&format!("x{i}"))).collect();
+        let bias = g.constant(1.0);
+        let mut value = 0.3;
+        let mut weight = || {
+            value = (value * 7.3f64).sin();
+            g.param("w", value)
+        };
+        let mut layer = |inputs: &[crate::Expr<'_>], width: usize| -> Vec<_> {
+            let first = weight();
+            (0..width)
+                .map(|j| {
+                    let mut pairs: Vec<_> = inputs.iter().map(|&i| (i, weight())).collect();
+                    if shared && j < 2 {
+                        pairs[0].1 = first;
+                    }
+                    pairs.push((bias, weight()));
+                    g.dot(&pairs).tanh()
+                })
+                .collect()
+        };
+        let hidden = layer(&x[..6], 5);
+        let out = layer(&hidden, 3);
+        let errors: Vec<_> = out
+            .iter()
+            .zip(&x[6..])
+            .map(|(&y, &t)| (y - t).powf(2.0) * 0.5)
+            .collect();
+        let loss = g.sum(&errors);
+        (g.compile().unwrap(), loss.id().index() as u32)
+    }
+
+    /// The sum of the loss and the parameters' gradients over 77 associations in blocks of up
+    /// to `lanes`.
+    fn run(plan: &Plan, tape: &Tape, lanes: usize) -> (f64, Vec<f64>) {
+        let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.61).cos()).collect();
+        let mut ws = plan.workspace(lanes);
+        plan.set_params(&mut ws, tape.initial_params());
+        let loss = plan.run(&mut ws, &[(&data, 9)], 0, 77, lanes, 1.0);
+        let mut grad = vec![0.0; tape.param_count()];
+        plan.take_gradients(&mut ws, &mut grad);
+        (loss, grad)
+    }
+
+    #[test]
+    fn groups_give_the_bits_of_lone_dot_steps() {
+        let (tape, loss) = net(false);
+        let plan = Plan::new(&tape, loss);
+        assert_eq!(plan.groups.len(), 2, "one group per layer");
+        assert_eq!(plan.groups[0].outs.len(), 5);
+        let mut plain = plan.clone();
+        plain.grouped = plain.steps.clone();
+        for lanes in [64, 16, 8, 5] {
+            let (l1, g1) = run(&plan, &tape, lanes);
+            let (l2, g2) = run(&plain, &tape, lanes);
+            assert_eq!(l1.to_bits(), l2.to_bits(), "{lanes} lanes: loss");
+            for (k, (a, b)) in g1.iter().zip(&g2).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{lanes} lanes: parameter {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_weight_shared_between_neurons_is_not_grouped() {
+        let (tape, loss) = net(true);
+        let plan = Plan::new(&tape, loss);
+        assert!(plan.groups.is_empty(), "no layer is grouped");
+        // the tape's gradient, summed over the associations one at a time
+        let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.61).cos()).collect();
+        let node = crate::NodeId::new(tape.param_node(0).graph_id(), loss);
+        let mut want = vec![0.0; tape.param_count()];
+        let mut ws = tape.workspace();
+        for t in 0..77 {
+            tape.forward(&mut ws, &data[t * 9..(t + 1) * 9]).unwrap();
+            tape.backward(&mut ws, node).unwrap();
+            for (k, w) in want.iter_mut().enumerate() {
+                *w += tape.gradient(&ws, tape.param_node(k)).unwrap();
+            }
+        }
+        let (_, got) = run(&plan, &tape, 64);
+        for (g, w) in got.iter().zip(&want) {
+            // sums of 77 terms of size ~1 in two orders: a few ulps of the sum
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} vs {w}");
+        }
+    }
 }
