@@ -15,6 +15,10 @@
 //! *shadow* row filled with its value. Adjoints of uniform nodes accumulate over every block of
 //! a shard until [`Plan::take_gradients`] reads them.
 //!
+//! The `dot` steps of a layer (same rows, own weights) also run as one [`Group`] step, in tiles
+//! on 8-lane vectors, when the CPU has them and a block has at least 8 lanes; the numbers are
+//! the same bits as the lone steps'.
+//!
 //! The arithmetic of every op is [`crate::op`]'s (`Unary::value`/`derivative`,
 //! `Binary::value`/`partials`, `max_partial_index`); only the traversal and the layout are
 //! this module's. For one association per block a plan computes the same numbers as the tape,
