@@ -3,10 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::backprop;
+use common::{backprop, write};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -19,11 +19,6 @@ fn stderr(o: &Output) -> String {
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
     common::scratch("cli", name)
-}
-
-fn write(path: &Path, text: &str) -> String {
-    std::fs::write(path, text).unwrap();
-    path.display().to_string()
 }
 
 #[test]
@@ -131,10 +126,11 @@ fn check_fails_with_exit_code_1_when_gradients_disagree() {
     // a relu exactly at its kink: relu'(0) = 0 by convention, finite differences see 1/2
     let dir = scratch("kink");
     let model = write(
-        &dir.join("kink.json"),
+        &dir,
+        "kink.json",
         r#"{"format":"backprop-model","version":1,"sizes":[1,1,1],"activations":["relu","identity"],"bias":null,"loss":"half_squared_error","W":[[[0.0]],[[1.0]]],"b":[[],[]]}"#,
     );
-    let data = write(&dir.join("one.csv"), "x,y\n1,1\n");
+    let data = write(&dir, "one.csv", "x,y\n1,1\n");
     let o = backprop(&["check", "--model", &model, "--data", &data, "--target", "y"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("1 of 2 weights disagree; the first is w0[0->0]"));
@@ -147,7 +143,7 @@ fn check_fails_with_exit_code_1_when_gradients_disagree() {
 #[test]
 fn train_on_csv_saves_plots_and_predicts_bit_identically() {
     let dir = scratch("train");
-    let data = write(&dir.join("and.csv"), "a,b,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
+    let data = write(&dir, "and.csv", "a,b,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n");
     let model = dir.join("and.json");
     let plot = dir.join("loss.svg");
     let o = backprop(&[
@@ -196,7 +192,8 @@ fn train_on_csv_saves_plots_and_predicts_bit_identically() {
 fn grad_prints_values_and_gradients_as_json() {
     let dir = scratch("grad");
     let file = write(
-        &dir.join("g.json"),
+        &dir,
+        "g.json",
         r#"{"format":"backprop-graph","version":1,"nodes":[
             {"id":0,"op":"input","label":"x","value":3.0},
             {"id":1,"op":"mul","operands":[0,0]},
@@ -246,7 +243,7 @@ fn usage_errors_exit_with_2_and_one_line() {
 #[test]
 fn bad_files_exit_with_1_and_name_the_problem() {
     let dir = scratch("bad");
-    let ragged = write(&dir.join("ragged.csv"), "a,b,y\n1,2,0\n3,4\n");
+    let ragged = write(&dir, "ragged.csv", "a,b,y\n1,2,0\n3,4\n");
     let o = backprop(&["train", "--data", &ragged, "--target", "y"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -254,7 +251,7 @@ fn bad_files_exit_with_1_and_name_the_problem() {
         err.starts_with(&format!("error: cannot load {ragged}\n  caused by: line 3")),
         "{err}"
     );
-    let cell = write(&dir.join("cell.csv"), "a,b,y\n1,2,0\n3,abc,1\n");
+    let cell = write(&dir, "cell.csv", "a,b,y\n1,2,0\n3,abc,1\n");
     let o = backprop(&["train", "--data", &cell, "--target", "y"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -266,7 +263,7 @@ fn bad_files_exit_with_1_and_name_the_problem() {
     let o = backprop(&["train", "--epochs", "10", "--save", model.to_str().unwrap()]);
     assert!(o.status.success());
     let text = std::fs::read_to_string(&model).unwrap();
-    let truncated = write(&dir.join("truncated.json"), &text[..text.len() / 2]);
+    let truncated = write(&dir, "truncated.json", &text[..text.len() / 2]);
     let o = backprop(&["walkthrough", "--model", &truncated]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -277,8 +274,9 @@ fn bad_files_exit_with_1_and_name_the_problem() {
         stderr(&o)
     );
     let future = write(
-        &dir.join("future.json"),
-        &text.replace("\"version\": 1", "\"version\": 7"),
+        &dir,
+        "future.json",
+        text.replace("\"version\": 1", "\"version\": 7"),
     );
     let o = backprop(&["walkthrough", "--model", &future]);
     assert_eq!(o.status.code(), Some(1));
@@ -328,7 +326,7 @@ fn a_closed_standard_output_ends_the_program_quietly() {
     let rows: String = (0..20_000)
         .map(|k| format!("{},{}\n", k % 2, k % 3))
         .collect();
-    let data = write(&dir.join("many.csv"), &format!("a,b\n{rows}"));
+    let data = write(&dir, "many.csv", format!("a,b\n{rows}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_backprop"))
         .args([
             "predict",

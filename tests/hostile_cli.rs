@@ -8,19 +8,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::backprop;
+use common::{backprop, write};
 
 use backprop::nn::{Activation, Init, MlpSpec};
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
     common::scratch("hostile", name)
-}
-
-fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
 }
 
 /// Runs `backprop args` and checks that it exits with `code`, that nothing panicked, and that

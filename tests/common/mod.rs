@@ -1,6 +1,6 @@
 //! Helpers shared by the command-line test files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `backprop` binary with `args`.
@@ -17,4 +17,11 @@ pub fn scratch(suite: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     dir
+}
+
+/// Writes `text` to `dir/name`; returns the path as the command line takes it.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("a test file is written");
+    path.display().to_string()
 }
