@@ -1041,23 +1041,23 @@ impl Group {
         }
         let rows = &self.row_positions;
         let (full_m, full_q) = (m_count / TILE * TILE, rows.len() / TILE * TILE);
-        for m in (0..full_m).step_by(TILE) {
-            for q in (0..full_q).step_by(TILE) {
-                let positions = &rows[q..q + TILE];
+        // rows outside, members inside: a tile's four input rows stay in L1 while every
+        // member's adjoint passes by (all 64 input rows of a block are 32 KB, L1's size)
+        for q in (0..full_q).step_by(TILE) {
+            let positions = &rows[q..q + TILE];
+            for m in (0..full_m).step_by(TILE) {
                 self.weight_tile::<S, L, TILE, TILE>(simd, m, positions, values, adjoints, ua);
             }
-            for q in full_q..rows.len() {
-                let positions = &rows[q..q + 1];
-                self.weight_tile::<S, L, TILE, 1>(simd, m, positions, values, adjoints, ua);
-            }
-        }
-        for m in full_m..m_count {
-            for q in (0..full_q).step_by(TILE) {
-                let positions = &rows[q..q + TILE];
+            for m in full_m..m_count {
                 self.weight_tile::<S, L, 1, TILE>(simd, m, positions, values, adjoints, ua);
             }
-            for q in full_q..rows.len() {
-                let positions = &rows[q..q + 1];
+        }
+        for q in full_q..rows.len() {
+            let positions = &rows[q..q + 1];
+            for m in (0..full_m).step_by(TILE) {
+                self.weight_tile::<S, L, TILE, 1>(simd, m, positions, values, adjoints, ua);
+            }
+            for m in full_m..m_count {
                 self.weight_tile::<S, L, 1, 1>(simd, m, positions, values, adjoints, ua);
             }
         }
