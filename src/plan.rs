@@ -320,7 +320,7 @@ impl Plan {
                 Instr::Unary { op, a, .. } => {
                     note(a);
                     Step::Unary {
-                        op,
+                        op: tape.unary_ops[op as usize],
                         out,
                         a: as_row(&mut plan, a, &mut rows),
                     }

@@ -20,11 +20,13 @@ use crate::op::{Binary, Op, Unary, max_partial_index};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// One instruction: an op node with its output slot and operand slots (node indices).
+/// One instruction: an op node with its output slot and operand slots (node indices). 16
+/// bytes: a unary op is an index into [`Tape::unary_ops`], because a `Unary` with its `f64`
+/// parameter would make every instruction 24.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Instr {
     Unary {
-        op: Unary,
+        op: u32,
         out: u32,
         a: u32,
     },
@@ -98,6 +100,8 @@ pub struct Tape {
     graph: u32,
     pub(crate) nodes: usize,
     pub(crate) instrs: Vec<Instr>,
+    /// The distinct unary ops of the graph, which [`Instr::Unary`] refers to by index.
+    pub(crate) unary_ops: Vec<Unary>,
     pub(crate) args: Vec<u32>,
     pub(crate) inputs: Vec<u32>,
     pub(crate) params: Vec<u32>,
@@ -195,6 +199,8 @@ impl Tape {
         let mut param_init = vec![0.0; inner.params.len()];
         let mut consts = Vec::new();
         let mut operands = Vec::new();
+        let mut unary_ops = Vec::new();
+        let mut unary_index = HashMap::new();
         // Building adds an op's edges right after the op, in operand order, so the edge list
         // is sorted by target and each op's operands are the next run of edges: one linear
         // scan instead of a walk of each node's incoming list. Checked as it goes; a graph
@@ -222,11 +228,19 @@ impl Tape {
                         inner.operands(out, &mut operands);
                     }
                     instrs.push(match op {
-                        Op::Unary(op) => Instr::Unary {
-                            op,
-                            out,
-                            a: operands[0],
-                        },
+                        Op::Unary(op) => {
+                            // an op is named by its name and its parameter's bits
+                            let bits = Op::Unary(op).parameter().map(|(_, v)| v.to_bits());
+                            let index = *unary_index.entry((op.name(), bits)).or_insert_with(|| {
+                                unary_ops.push(op);
+                                unary_ops.len() as u32 - 1
+                            });
+                            Instr::Unary {
+                                op: index,
+                                out,
+                                a: operands[0],
+                            }
+                        }
                         Op::Binary(op) => Instr::Binary {
                             op,
                             out,
@@ -254,6 +268,7 @@ impl Tape {
             graph,
             nodes,
             instrs,
+            unary_ops,
             args,
             inputs: inner.inputs.clone(),
             params: inner.params.clone(),
@@ -337,6 +352,7 @@ impl Tape {
     /// Bytes held by the tape itself (instructions, operand lists, leaf tables), for reports.
     pub fn heap_bytes(&self) -> usize {
         self.instrs.capacity() * std::mem::size_of::<Instr>()
+            + self.unary_ops.capacity() * std::mem::size_of::<Unary>()
             + self.args.capacity() * 4
             + (self.inputs.capacity() + self.params.capacity()) * 4
             + self.param_init.capacity() * 8
@@ -502,7 +518,9 @@ impl Tape {
     fn forward_single(&self, values: &mut [f64]) {
         for instr in &self.instrs {
             match *instr {
-                Instr::Unary { op, out, a } => values[out as usize] = op.value(values[a as usize]),
+                Instr::Unary { op, out, a } => {
+                    values[out as usize] = self.unary_ops[op as usize].value(values[a as usize]);
+                }
                 Instr::Binary { op, out, a, b } => {
                     values[out as usize] = op.value(values[a as usize], values[b as usize]);
                 }
@@ -518,6 +536,7 @@ impl Tape {
         for instr in self.instrs[..end].iter().rev() {
             match *instr {
                 Instr::Unary { op, out, a } => {
+                    let op = self.unary_ops[op as usize];
                     let g = adjoints[out as usize];
                     adjoints[a as usize] +=
                         g * op.derivative(values[a as usize], values[out as usize]);
@@ -543,6 +562,7 @@ impl Tape {
         let y = &mut rest[..lanes];
         match *instr {
             Instr::Unary { op, a, .. } => {
+                let op = self.unary_ops[op as usize];
                 let x = lane_slice(below, a, lanes);
                 for (y, &x) in y.iter_mut().zip(x) {
                     *y = op.value(x);
@@ -661,6 +681,7 @@ impl Tape {
         let y = lane_slice(values, out, lanes);
         match *instr {
             Instr::Unary { op, a, .. } => {
+                let op = self.unary_ops[op as usize];
                 let x = lane_slice(values, a, lanes);
                 let ga = lane_slice_mut(below, a, lanes);
                 for (((ga, &g), &x), &y) in ga.iter_mut().zip(g).zip(x).zip(y) {
@@ -736,7 +757,7 @@ impl Tape {
     /// The op of an instruction and its operand nodes (allocates: for error reports only).
     fn op_and_operands(&self, instr: &Instr) -> (Op, Vec<u32>) {
         match *instr {
-            Instr::Unary { op, a, .. } => (Op::Unary(op), vec![a]),
+            Instr::Unary { op, a, .. } => (Op::Unary(self.unary_ops[op as usize]), vec![a]),
             Instr::Binary { op, a, b, .. } => (Op::Binary(op), vec![a, b]),
             Instr::Sum { start, len, .. } => (
                 Op::Sum,
