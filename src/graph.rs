@@ -81,10 +81,14 @@ impl NodeKind {
     }
 }
 
-/// The storage: a petgraph DAG whose edges go from operand to op and carry the operand's position.
+/// The storage: a petgraph DAG whose edges go from operand to op.
+///
+/// An op's edges are added with it, in operand order, and never removed, so the edge list is
+/// grouped by op and an edge's index order is its operand order: an edge needs no weight (20
+/// bytes an edge with the position as a weight, 16 without).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Inner {
-    pub(crate) dag: DiGraph<NodeKind, u32, u32>,
+    pub(crate) dag: DiGraph<NodeKind, (), u32>,
     pub(crate) labels: HashMap<u32, Box<str>>,
     pub(crate) inputs: Vec<u32>,
     pub(crate) params: Vec<u32>,
@@ -102,22 +106,40 @@ impl Inner {
 
     fn push(&mut self, kind: NodeKind, operands: &[u32]) -> u32 {
         let node = self.dag.add_node(kind);
-        for (position, &operand) in operands.iter().enumerate() {
+        for &operand in operands {
             self.dag
-                .add_edge(NodeIndex::new(operand as usize), node, position as u32);
+                .add_edge(NodeIndex::new(operand as usize), node, ());
         }
         node.index() as u32
     }
 
-    /// The operands of node `index`, in order.
+    /// The operands of node `index`, in order: its incoming edges in edge index order.
     pub(crate) fn operands(&self, index: u32, out: &mut Vec<u32>) {
         out.clear();
         let node = NodeIndex::new(index as usize);
-        let edges = self.dag.edges_directed(node, Direction::Incoming);
-        out.resize(edges.clone().count(), u32::MAX);
-        for edge in edges {
-            out[*edge.weight() as usize] = edge.source().index() as u32;
-        }
+        let mut edges: Vec<_> = self
+            .dag
+            .edges_directed(node, Direction::Incoming)
+            .map(|edge| (edge.id().index(), edge.source().index() as u32))
+            .collect();
+        edges.sort_unstable();
+        out.extend(edges.into_iter().map(|(_, source)| source));
+    }
+
+    /// Every edge as `(operand, op, position)`, in edge index order (creation order of the ops,
+    /// then operand order).
+    pub(crate) fn operand_edges(&self) -> impl Iterator<Item = (usize, usize, u32)> + '_ {
+        let mut previous = (usize::MAX, 0);
+        self.dag.raw_edges().iter().map(move |edge| {
+            let (source, target) = (edge.source().index(), edge.target().index());
+            let position = if target == previous.0 {
+                previous.1 + 1
+            } else {
+                0
+            };
+            previous = (target, position);
+            (source, target, position)
+        })
     }
 
     fn defer(&mut self, error: Error) {

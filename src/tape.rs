@@ -201,12 +201,10 @@ impl Tape {
         let mut operands = Vec::new();
         let mut unary_ops = Vec::new();
         let mut unary_index = HashMap::new();
-        // Building adds an op's edges right after the op, in operand order, so the edge list
-        // is sorted by target and each op's operands are the next run of edges: one linear
-        // scan instead of a walk of each node's incoming list. Checked as it goes; a graph
-        // whose edges were laid out otherwise is read through petgraph's incoming lists.
+        // Building adds an op's edges right after the op, in operand order, and never removes
+        // one (see `Inner`), so each op's operands are the next run of the edge list: one
+        // linear scan instead of a walk of each node's incoming list.
         let edges = inner.dag.raw_edges();
-        let mut sorted = edges.windows(2).all(|w| w[0].target() <= w[1].target());
         let mut cursor = 0;
         for (index, kind) in inner.dag.node_weights().enumerate() {
             let out = index as u32;
@@ -216,25 +214,19 @@ impl Tape {
                 NodeKind::Const(value) => consts.push((out, value)),
                 NodeKind::Op(op) => {
                     operands.clear();
-                    if sorted {
-                        while cursor < edges.len() && edges[cursor].target().index() == index {
-                            let edge = &edges[cursor];
-                            sorted &= edge.weight as usize == operands.len();
-                            operands.push(edge.source().index() as u32);
-                            cursor += 1;
-                        }
-                    }
-                    if !sorted {
-                        inner.operands(out, &mut operands);
+                    while cursor < edges.len() && edges[cursor].target().index() == index {
+                        operands.push(edges[cursor].source().index() as u32);
+                        cursor += 1;
                     }
                     instrs.push(match op {
                         Op::Unary(op) => {
                             // an op is named by its name and its parameter's bits
                             let bits = Op::Unary(op).parameter().map(|(_, v)| v.to_bits());
-                            let index = *unary_index.entry((op.name(), bits)).or_insert_with(|| {
-                                unary_ops.push(op);
-                                unary_ops.len() as u32 - 1
-                            });
+                            let index =
+                                *unary_index.entry((op.name(), bits)).or_insert_with(|| {
+                                    unary_ops.push(op);
+                                    unary_ops.len() as u32 - 1
+                                });
                             Instr::Unary {
                                 op: index,
                                 out,

@@ -19,6 +19,26 @@ fn x_times_x_at_3_gives_6() {
 }
 
 #[test]
+fn operands_keep_their_order_whatever_the_order_of_creation() {
+    // the operand order is the order of the op's edges: never the creation order of the operands
+    let g = Graph::new();
+    let a = g.input("a");
+    let b = g.input("b");
+    let c = g.param("c", 2.0);
+    let y = b - a;
+    let d = g.dot(&[(c, b), (a, a), (b, c)]);
+    assert_eq!(g.operands(y.id()).unwrap(), vec![b.id(), a.id()]);
+    assert_eq!(
+        g.operands(d.id()).unwrap(),
+        vec![c.id(), b.id(), a.id(), a.id(), b.id(), c.id()]
+    );
+    // and the compiled tape reads them in that order: (5 - 2) and 2*5 + 2*2 + 5*2
+    let tape = g.compile().unwrap();
+    assert_eq!(tape.evaluate(&[2.0, 5.0], y).unwrap(), 3.0);
+    assert_eq!(tape.evaluate(&[2.0, 5.0], d).unwrap(), 24.0);
+}
+
+#[test]
 fn diamond_accumulates_both_paths() {
     // a = 2x, b = x^2 (via powf), c = a * b = 2x^3: dc/dx = 6x^2 = 24 at x = 2
     let g = Graph::new();

@@ -49,9 +49,10 @@ pub fn graph_dot(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
                 .join("\\n");
             format!("label = \"{label}\" {} ", node_style(kind))
         };
-        let edge_attributes = |_, edge: petgraph::graph::EdgeReference<'_, u32, u32>| {
+        let positions: Vec<u32> = inner.operand_edges().map(|(_, _, p)| p).collect();
+        let edge_attributes = |_, edge: petgraph::graph::EdgeReference<'_, (), u32>| {
             let op = inner.dag.node_weight(edge.target());
-            match operand_label(op, *edge.weight()) {
+            match operand_label(op, positions[edge.id().index()]) {
                 Some(position) => format!("label = \"{position}\" "),
                 None => String::new(),
             }

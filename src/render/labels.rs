@@ -2,7 +2,6 @@
 //! graph node. Shared by the DOT and the SVG pictures of a graph, so that both say the same.
 
 use petgraph::graph::NodeIndex;
-use petgraph::visit::EdgeRef;
 
 use crate::graph::{Inner, NodeKind};
 use crate::op::{Binary, Op};
@@ -88,11 +87,7 @@ pub(crate) fn operand_label(op_kind: Option<&NodeKind>, position: u32) -> Option
 /// Every edge as `(operand, op, position)`, in the order edges were added (creation order of
 /// the ops, then operand order): the same order as `petgraph`'s DOT writer.
 pub(crate) fn edges(inner: &Inner) -> Vec<(usize, usize, u32)> {
-    inner
-        .dag
-        .edge_references()
-        .map(|e| (e.source().index(), e.target().index(), *e.weight()))
-        .collect()
+    inner.operand_edges().collect()
 }
 
 #[cfg(test)]
