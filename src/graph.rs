@@ -88,7 +88,9 @@ impl NodeKind {
 /// bytes an edge with the position as a weight, 16 without).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Inner {
-    pub(crate) dag: DiGraph<NodeKind, (), u32>,
+    pub(crate) dag: DiGraph<Node, (), u32>,
+    /// The parameters' initial values, by slot (kept out of [`Node`]).
+    pub(crate) param_values: Vec<f64>,
     pub(crate) labels: HashMap<u32, Box<str>>,
     pub(crate) inputs: Vec<u32>,
     pub(crate) params: Vec<u32>,
@@ -96,7 +98,35 @@ pub(crate) struct Inner {
     deferred: Option<Error>,
 }
 
+/// A node as petgraph holds it: a [`NodeKind`] whose parameter value is kept in
+/// [`Inner::param_values`], so that a node weighs 16 bytes instead of 24 (`NodeKind::Param`'s
+/// slot and value do not fit beside the tag that `NodeKind::Op` leaves free).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Node {
+    Input { slot: u32 },
+    Param { slot: u32 },
+    Const(f64),
+    Op(Op),
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 16);
+
 impl Inner {
+    /// What node `index` is (`None` past the last node).
+    pub(crate) fn kind(&self, index: usize) -> Option<NodeKind> {
+        self.dag
+            .node_weight(NodeIndex::new(index))
+            .map(|&node| match node {
+                Node::Input { slot } => NodeKind::Input { slot },
+                Node::Param { slot } => NodeKind::Param {
+                    slot,
+                    value: self.param_values[slot as usize],
+                },
+                Node::Const(value) => NodeKind::Const(value),
+                Node::Op(op) => NodeKind::Op(op),
+            })
+    }
+
     pub(crate) fn name(&self, index: u32) -> NodeName {
         NodeName {
             index,
@@ -104,7 +134,7 @@ impl Inner {
         }
     }
 
-    fn push(&mut self, kind: NodeKind, operands: &[u32]) -> u32 {
+    fn push(&mut self, kind: Node, operands: &[u32]) -> u32 {
         let node = self.dag.add_node(kind);
         for &operand in operands {
             self.dag
@@ -228,7 +258,7 @@ impl Graph {
         Expr::new(self, NodeId::new(self.id, index))
     }
 
-    fn labelled(&self, kind: NodeKind, label: &str) -> Expr<'_> {
+    fn labelled(&self, kind: Node, label: &str) -> Expr<'_> {
         let mut inner = self.inner.borrow_mut();
         let index = inner.push(kind, &[]);
         if !label.is_empty() {
@@ -242,7 +272,7 @@ impl Graph {
     /// An empty label means none.
     pub fn input(&self, label: &str) -> Expr<'_> {
         let slot = self.inner.borrow().inputs.len() as u32;
-        let e = self.labelled(NodeKind::Input { slot }, label);
+        let e = self.labelled(Node::Input { slot }, label);
         self.inner.borrow_mut().inputs.push(e.id().index);
         e
     }
@@ -251,9 +281,10 @@ impl Graph {
     /// [`Graph::compile`] as [`Error::NonFiniteConstant`].
     pub fn param(&self, label: &str, value: f64) -> Expr<'_> {
         let slot = self.inner.borrow().params.len() as u32;
-        let e = self.labelled(NodeKind::Param { slot, value }, label);
+        let e = self.labelled(Node::Param { slot }, label);
         let mut inner = self.inner.borrow_mut();
         inner.params.push(e.id().index);
+        inner.param_values.push(value);
         if !value.is_finite() {
             let what = format!(
                 "the initial value of parameter {}",
@@ -266,7 +297,7 @@ impl Graph {
 
     /// A new constant leaf. A non-finite value is reported by [`Graph::compile`].
     pub fn constant(&self, value: f64) -> Expr<'_> {
-        let e = self.labelled(NodeKind::Const(value), "");
+        let e = self.labelled(Node::Const(value), "");
         if !value.is_finite() {
             let what = format!("constant {}", self.inner.borrow().name(e.id().index));
             self.inner
@@ -311,7 +342,11 @@ impl Graph {
     /// [`Error::ForeignNode`] or [`Error::UnknownNode`] for a node not in this graph.
     pub fn kind(&self, node: NodeId) -> Result<NodeKind> {
         let index = self.check(node)?;
-        Ok(self.inner.borrow().dag[NodeIndex::new(index as usize)])
+        Ok(self
+            .inner
+            .borrow()
+            .kind(index as usize)
+            .expect("internal error: a checked node exists"))
     }
 
     /// The node's operands, in order (empty for a leaf). `x * x` lists `x` twice.
@@ -423,7 +458,7 @@ impl Graph {
         for &operand in operands {
             indices.push(self.check(operand)?);
         }
-        let index = self.inner.borrow_mut().push(NodeKind::Op(op), &indices);
+        let index = self.inner.borrow_mut().push(Node::Op(op), &indices);
         Ok(NodeId::new(self.id, index))
     }
 
@@ -437,7 +472,7 @@ impl Graph {
         });
         if let Some(error) = problem {
             self.inner.borrow_mut().defer(error);
-            let index = self.inner.borrow_mut().push(NodeKind::Const(f64::NAN), &[]);
+            let index = self.inner.borrow_mut().push(Node::Const(f64::NAN), &[]);
             return self.expr(index);
         }
         let mut inner = self.inner.borrow_mut();
@@ -446,10 +481,10 @@ impl Graph {
             for (slot, operand) in buf.iter_mut().zip(operands) {
                 *slot = operand.id().index;
             }
-            inner.push(NodeKind::Op(op), &buf[..operands.len()])
+            inner.push(Node::Op(op), &buf[..operands.len()])
         } else {
             let indices: Vec<u32> = operands.iter().map(|e| e.id().index).collect();
-            inner.push(NodeKind::Op(op), &indices)
+            inner.push(Node::Op(op), &indices)
         };
         drop(inner);
         self.expr(index)

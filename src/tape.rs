@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, NodeName, Result};
 use crate::expr::Expr;
-use crate::graph::{Inner, NodeId, NodeKind};
+use crate::graph::{Inner, Node, NodeId};
 use crate::op::{Binary, Op, Unary, max_partial_index};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -209,10 +209,12 @@ impl Tape {
         for (index, kind) in inner.dag.node_weights().enumerate() {
             let out = index as u32;
             match *kind {
-                NodeKind::Input { .. } => {}
-                NodeKind::Param { slot, value } => param_init[slot as usize] = value,
-                NodeKind::Const(value) => consts.push((out, value)),
-                NodeKind::Op(op) => {
+                Node::Input { .. } => {}
+                Node::Param { slot } => {
+                    param_init[slot as usize] = inner.param_values[slot as usize]
+                }
+                Node::Const(value) => consts.push((out, value)),
+                Node::Op(op) => {
                     operands.clear();
                     while cursor < edges.len() && edges[cursor].target().index() == index {
                         operands.push(edges[cursor].source().index() as u32);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use petgraph::dot::{Config, Dot};
 use petgraph::visit::EdgeRef;
 
-use crate::graph::{Graph, NodeKind};
+use crate::graph::{Graph, Node};
 use crate::render::labels::{node_lines, operand_label};
 
 /// The DOT text (Graphviz) of `graph`, for `dot -Tsvg` or any DOT viewer.
@@ -40,19 +40,19 @@ use crate::render::labels::{node_lines, operand_label};
 /// ```
 pub fn graph_dot(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>) -> String {
     graph.with_inner(|inner| {
-        let node_attributes = |_, (index, kind): (petgraph::graph::NodeIndex<u32>, &NodeKind)| {
+        let node_attributes = |_, (index, node): (petgraph::graph::NodeIndex<u32>, &Node)| {
             let lines = node_lines(inner, index.index(), values, gradients);
             let label = lines
                 .iter()
                 .map(|line| dot_escape(line))
                 .collect::<Vec<_>>()
                 .join("\\n");
-            format!("label = \"{label}\" {} ", node_style(kind))
+            format!("label = \"{label}\" {} ", node_style(node))
         };
         let positions: Vec<u32> = inner.operand_edges().map(|(_, _, p)| p).collect();
         let edge_attributes = |_, edge: petgraph::graph::EdgeReference<'_, (), u32>| {
-            let op = inner.dag.node_weight(edge.target());
-            match operand_label(op, positions[edge.id().index()]) {
+            let op = inner.kind(edge.target().index());
+            match operand_label(op.as_ref(), positions[edge.id().index()]) {
                 Some(position) => format!("label = \"{position}\" "),
                 None => String::new(),
             }
@@ -74,12 +74,12 @@ pub fn graph_dot(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
 }
 
 /// The DOT shape and colours of a node of this kind.
-fn node_style(kind: &NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Input { .. } => "shape = ellipse style = filled fillcolor = \"#dbeafe\"",
-        NodeKind::Param { .. } => "shape = box style = filled fillcolor = \"#fef3c7\"",
-        NodeKind::Const(_) => "shape = box style = filled fillcolor = \"#e5e7eb\"",
-        NodeKind::Op(_) => "shape = ellipse",
+fn node_style(node: &Node) -> &'static str {
+    match node {
+        Node::Input { .. } => "shape = ellipse style = filled fillcolor = \"#dbeafe\"",
+        Node::Param { .. } => "shape = box style = filled fillcolor = \"#fef3c7\"",
+        Node::Const(_) => "shape = box style = filled fillcolor = \"#e5e7eb\"",
+        Node::Op(_) => "shape = ellipse",
     }
 }
 

@@ -8,9 +8,8 @@ use layout::core::style::StyleAttr;
 use layout::std_shapes::render::get_shape_size;
 use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
 use layout::topo::layout::VisualGraph;
-use petgraph::graph::NodeIndex;
 
-use crate::graph::{Graph, Inner, NodeKind};
+use crate::graph::{Graph, Inner, Node, NodeKind};
 use crate::render::labels::{edges, node_lines, operand_label};
 use crate::render::svg::{Anchor, Svg};
 
@@ -77,11 +76,11 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
         // layout-rs re-checks the whole graph for cycles after every edge it adds; ours is a DAG
         // by construction (operands exist before their ops), so the check only costs time.
         visual.dag.set_validate(false);
-        let handles: Vec<_> = inner
-            .dag
-            .node_weights()
-            .enumerate()
-            .map(|(index, kind)| {
+        let handles: Vec<_> = (0..inner.dag.node_count())
+            .map(|index| {
+                let kind = &inner
+                    .kind(index)
+                    .expect("internal error: a node of the graph");
                 let text = node_lines(inner, index, values, gradients)
                     .iter()
                     .map(|line| plain(line))
@@ -104,8 +103,7 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
             })
             .collect();
         for (operand, op, position) in edges(inner) {
-            let text = operand_label(inner.dag.node_weight(NodeIndex::new(op)), position)
-                .unwrap_or_default();
+            let text = operand_label(inner.kind(op).as_ref(), position).unwrap_or_default();
             let mut arrow = Arrow::simple(&text);
             arrow.look = StyleAttr::new(Color::new(0x4b5563ff), 1, None, 0, FONT_SIZE);
             visual.add_edge(arrow, handles[operand], handles[op]);
@@ -123,8 +121,7 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
 fn layout_sizes(inner: &Inner) -> (usize, usize) {
     let edges = edges(inner);
     let span = |op: usize, position: u32| -> usize {
-        let kind = inner.dag.node_weight(NodeIndex::new(op));
-        1 + usize::from(operand_label(kind, position).is_some())
+        1 + usize::from(operand_label(inner.kind(op).as_ref(), position).is_some())
     };
     let mut rank = vec![0usize; inner.dag.node_count()];
     // edges are listed op by op in creation order, so operands are ranked before their ops
@@ -142,8 +139,8 @@ fn layout_sizes(inner: &Inner) -> (usize, usize) {
         first_use[operand] = first_use[operand].min(rank[op].saturating_sub(span(op, position)));
     }
     let mut pulled = rank;
-    for (index, kind) in inner.dag.node_weights().enumerate() {
-        if !matches!(kind, NodeKind::Op(_)) && first_use[index] != usize::MAX {
+    for (index, node) in inner.dag.node_weights().enumerate() {
+        if !matches!(node, Node::Op(_)) && first_use[index] != usize::MAX {
             pulled[index] = first_use[index];
         }
     }

@@ -1,8 +1,6 @@
 //! The text shown on pictures: deterministic number formatting and the lines that describe a
 //! graph node. Shared by the DOT and the SVG pictures of a graph, so that both say the same.
 
-use petgraph::graph::NodeIndex;
-
 use crate::graph::{Inner, NodeKind};
 use crate::op::{Binary, Op};
 
@@ -46,8 +44,8 @@ pub(crate) fn node_lines(
         Some(label) => label.to_string(),
         None => format!("#{index}"),
     });
-    if let Some(kind) = inner.dag.node_weight(NodeIndex::new(index)) {
-        lines.push(kind_text(kind));
+    if let Some(kind) = inner.kind(index) {
+        lines.push(kind_text(&kind));
     }
     if let Some(&value) = values.and_then(|v| v.get(index)) {
         lines.push(format!("value = {}", number(value, GRAPH_DECIMALS)));
