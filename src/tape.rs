@@ -201,6 +201,7 @@ impl Tape {
         let mut operands = Vec::new();
         let mut unary_ops = Vec::new();
         let mut unary_index = HashMap::new();
+        let mut last_unary = None;
         // Building adds an op's edges right after the op, in operand order, and never removes
         // one (see `Inner`), so each op's operands are the next run of the edge list: one
         // linear scan instead of a walk of each node's incoming list.
@@ -222,13 +223,21 @@ impl Tape {
                     }
                     instrs.push(match op {
                         Op::Unary(op) => {
-                            // an op is named by its name and its parameter's bits
+                            // an op is named by its name and its parameter's bits; runs of the
+                            // same op (a layer's activations, a chain) skip the hash map
                             let bits = Op::Unary(op).parameter().map(|(_, v)| v.to_bits());
-                            let index =
-                                *unary_index.entry((op.name(), bits)).or_insert_with(|| {
-                                    unary_ops.push(op);
-                                    unary_ops.len() as u32 - 1
-                                });
+                            let key = (op.name(), bits);
+                            let index = match last_unary {
+                                Some((last, index)) if last == key => index,
+                                _ => {
+                                    let index = *unary_index.entry(key).or_insert_with(|| {
+                                        unary_ops.push(op);
+                                        unary_ops.len() as u32 - 1
+                                    });
+                                    last_unary = Some((key, index));
+                                    index
+                                }
+                            };
                             Instr::Unary {
                                 op: index,
                                 out,
