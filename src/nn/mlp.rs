@@ -1,6 +1,9 @@
 //! The layered network: a specification, its lowering to graph nodes, and the tutorial's
 //! notation (x, y, delta per node; w per connection) read back from the graph's passes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
@@ -613,12 +616,27 @@ impl Mlp {
         if lanes == 0 {
             return Err(Error::NoLanes);
         }
+        // The calling thread works too: the pool has the other `threads - 1`.
+        let pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads - 1)
+                .thread_name(|k| format!("backprop-batch-{}", k + 1))
+                .build()
+                .map_err(|e| Error::InvalidOption {
+                    name: "threads".into(),
+                    reason: format!("could not start {} worker threads: {e}", threads - 1),
+                })?;
+            Some(Arc::new(pool))
+        } else {
+            None
+        };
         Ok(Batch {
             tape: self.plan.tape_id(),
             nodes: self.tape.len(),
             width: block_width(lanes),
             workspaces: (0..threads).map(|_| self.plan.workspace(lanes)).collect(),
             partials: Vec::new(),
+            pool,
         })
     }
 
@@ -677,52 +695,57 @@ impl Mlp {
         let threads = batch.workspaces.len().min(shards);
         let plan = &self.plan;
         let mut error = 0.0;
-        if threads == 1 {
-            let ws = &mut batch.workspaces[0];
-            plan.set_params(ws, &self.params);
-            for s in 0..shards {
-                let first = s * shard;
-                error += plan.run(
-                    ws,
-                    &sources,
-                    first,
-                    shard.min(t_count - first),
-                    width,
-                    weight,
-                );
-                plan.take_gradients(ws, grad);
+        match (&batch.pool, threads) {
+            (Some(pool), 2..) => {
+                // Each shard's gradient and error in a slot of its own, summed in shard order
+                // below, so that the result does not depend on the number of threads. Threads
+                // take the next shard as they come free (the calling thread from the start,
+                // the pool's as they wake), so a late thread costs nothing but its share.
+                let p = self.params.len() + 1;
+                batch.partials.clear();
+                batch.partials.resize(shards * p, 0.0);
+                let slots: Vec<Mutex<&mut [f64]>> =
+                    batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
+                let next = AtomicUsize::new(0);
+                let params = &self.params;
+                let work = |ws: &mut PlanWorkspace| {
+                    plan.set_params(ws, params);
+                    loop {
+                        let s = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = slots.get(s) else { break };
+                        let mut part = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                        let (gradient, e) = part.split_at_mut(p - 1);
+                        let first = s * shard;
+                        let count = shard.min(t_count - first);
+                        e[0] = plan.run(ws, &sources, first, count, width, weight);
+                        plan.take_gradients(ws, gradient);
+                    }
+                };
+                let (mine, theirs) = batch.workspaces.split_at_mut(1);
+                pool.in_place_scope(|scope| {
+                    for ws in theirs.iter_mut().take(threads - 1) {
+                        let work = &work;
+                        scope.spawn(move |_| work(ws));
+                    }
+                    work(&mut mine[0]);
+                });
+                drop(slots);
+                for part in batch.partials.chunks_exact(p) {
+                    for (g, v) in grad.iter_mut().zip(part) {
+                        *g += v;
+                    }
+                    error += part[p - 1];
+                }
             }
-        } else {
-            // Each shard's gradient and error in a slot of its own; summed in shard order below,
-            // so that the result does not depend on the number of threads.
-            let p = self.params.len() + 1;
-            batch.partials.clear();
-            batch.partials.resize(shards * p, 0.0);
-            let params = &self.params;
-            rayon::scope(|scope| {
-                let mut rest = batch.partials.as_mut_slice();
-                for (g, ws) in batch.workspaces.iter_mut().take(threads).enumerate() {
-                    let (s0, s1) = (g * shards / threads, (g + 1) * shards / threads);
-                    let (mine, tail) = rest.split_at_mut((s1 - s0) * p);
-                    rest = tail;
-                    let sources = &sources;
-                    scope.spawn(move |_| {
-                        plan.set_params(ws, params);
-                        for (s, part) in (s0..s1).zip(mine.chunks_exact_mut(p)) {
-                            let first = s * shard;
-                            let count = shard.min(t_count - first);
-                            let (gradient, e) = part.split_at_mut(p - 1);
-                            e[0] = plan.run(ws, sources, first, count, width, weight);
-                            plan.take_gradients(ws, gradient);
-                        }
-                    });
+            _ => {
+                let ws = &mut batch.workspaces[0];
+                plan.set_params(ws, &self.params);
+                for s in 0..shards {
+                    let first = s * shard;
+                    let count = shard.min(t_count - first);
+                    error += plan.run(ws, &sources, first, count, width, weight);
+                    plan.take_gradients(ws, grad);
                 }
-            });
-            for part in batch.partials.chunks_exact(p) {
-                for (g, v) in grad.iter_mut().zip(part) {
-                    *g += v;
-                }
-                error += part[p - 1];
             }
         }
         Ok(error * weight)
@@ -778,6 +801,8 @@ pub struct Batch {
     width: usize,
     workspaces: Vec<PlanWorkspace>,
     partials: Vec<f64>,
+    /// The `threads - 1` worker threads (none for one thread), shared by clones.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// One association's forward and backward pass through a layered network, in the tutorial's
