@@ -194,15 +194,9 @@ pub fn exp(x: f64) -> f64 {
         1.0 / 479_001_600.0,
         1.0 / 6_227_020_800.0,
     ];
-    // Beyond these, e^x is infinity or 0 and k would leave the range of the two halves; NaN passes
-    // through both comparisons unchanged.
-    let x = if x > 710.0 {
-        710.0
-    } else if x < -746.0 {
-        -746.0
-    } else {
-        x
-    };
+    // Beyond these, e^x is infinity or 0 and k would leave the range of the two halves; `clamp`
+    // keeps NaN.
+    let x = x.clamp(-746.0, 710.0);
     let t = x * LOG2_E + SHIFT;
     let k_float = t - SHIFT;
     let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);

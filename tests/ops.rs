@@ -138,7 +138,12 @@ fn exp_is_within_one_ulp_of_the_c_library() {
     assert!(op::exp(709.78).is_finite() && op::exp(709.79).is_infinite());
     // subnormal results, rounded once, down to the smallest (e^-744.44 = 2^-1074)
     for x in [-708.5, -720.0, -740.0, -744.4, -745.1] {
-        assert!(ulps(op::exp(x), x.exp()) <= 1, "x = {x}: {} vs {}", op::exp(x), x.exp());
+        assert!(
+            ulps(op::exp(x), x.exp()) <= 1,
+            "x = {x}: {} vs {}",
+            op::exp(x),
+            x.exp()
+        );
     }
     assert_eq!(op::exp(-745.2), 0.0);
 }

@@ -702,7 +702,7 @@ impl Mlp {
                 // take the next shard as they come free (the calling thread from the start,
                 // the pool's as they wake), so a late thread costs nothing but its share.
                 let p = self.params.len() + 1;
-                batch.partials.clear();
+                // every slot is cleared by the thread that fills it, in parallel
                 batch.partials.resize(shards * p, 0.0);
                 let slots: Vec<Mutex<&mut [f64]>> =
                     batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
@@ -714,6 +714,7 @@ impl Mlp {
                         let s = next.fetch_add(1, Ordering::Relaxed);
                         let Some(slot) = slots.get(s) else { break };
                         let mut part = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                        part.fill(0.0);
                         let (gradient, e) = part.split_at_mut(p - 1);
                         let first = s * shard;
                         let count = shard.min(t_count - first);
@@ -730,7 +731,7 @@ impl Mlp {
                     work(&mut mine[0]);
                 });
                 drop(slots);
-                for part in batch.partials.chunks_exact(p) {
+                for part in batch.partials[..shards * p].chunks_exact(p) {
                     for (g, v) in grad.iter_mut().zip(part) {
                         *g += v;
                     }
