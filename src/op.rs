@@ -166,8 +166,8 @@ impl Unary {
 ///   low part that carries the next 53 bits.
 /// - `e^r` is its Taylor series to degree 13: the first term left out is below `5e-18`, a fiftieth
 ///   of an ulp of 1. The tail `c_2 + c_3 r + ... + c_13 r^11` is summed in Estrin's scheme (pairs,
-///   then powers `r^2`, `r^4`, `r^8`), whose dependency chain is about 5 operations deep instead
-///   of Horner's 24: a chain of sigmoids (W4) waits on each one.
+///   then powers `r^2`, `r^4`, `r^8`), whose dependency chain is 8 operations deep instead of
+///   Horner's 26: a chain of sigmoids (W4) waits on each one.
 /// - `2^k` is applied in two halves, each a normal power of two, so that a result in the subnormal
 ///   range is rounded once and `x` near the overflow threshold gives infinity.
 ///

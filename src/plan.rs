@@ -34,8 +34,8 @@ use crate::op::{Binary, Unary, max_partial_index};
 use crate::tape::{Instr, Tape};
 
 /// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
-/// over the lanes inside it is compiled for that one op (no dispatch per lane; a loop of
-/// sigmoids vectorises around its calls to `exp`).
+/// over the lanes inside it is compiled for that one op (no dispatch per lane; with
+/// [`crate::op::exp`], a loop of sigmoids vectorises whole).
 macro_rules! unswitched {
     ($op:expr, |$name:ident| $body:block) => {
         match $op {

@@ -731,7 +731,7 @@ impl Mlp {
                     work(&mut mine[0]);
                 });
                 drop(slots);
-                for part in batch.partials[..shards * p].chunks_exact(p) {
+                for part in batch.partials.chunks_exact(p) {
                     for (g, v) in grad.iter_mut().zip(part) {
                         *g += v;
                     }
