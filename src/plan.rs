@@ -595,12 +595,18 @@ impl Plan {
     }
 
     /// Adds the accumulated gradient of each parameter to `grad[slot]` and starts a new
-    /// accumulation.
+    /// accumulation (every uniform is a parameter or a constant: both are cleared, each
+    /// parameter's partial sums in the pass that reads them).
     pub(crate) fn take_gradients(&self, ws: &mut PlanWorkspace, grad: &mut [f64]) {
+        let ua = &mut ws.uniform_adjoints;
         for (g, &u) in grad.iter_mut().zip(&self.param_uniforms) {
-            *g += reduce(partials(&ws.uniform_adjoints, u));
+            let p = partials_mut(ua, u);
+            *g += reduce(p);
+            *p = [0.0; PARTIALS];
         }
-        ws.uniform_adjoints.fill(0.0);
+        for &(u, _) in &self.const_uniforms {
+            *partials_mut(ua, u) = [0.0; PARTIALS];
+        }
     }
 
     /// Forward and backward over associations `first..first + count`; each association's input
