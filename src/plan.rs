@@ -1174,14 +1174,6 @@ fn chunk<const C: usize>(buf: &[f64], start: usize) -> &[f64; C] {
 const PARTIALS: usize = 8;
 
 #[inline(always)]
-fn partials(buf: &[f64], u: u32) -> &[f64; PARTIALS] {
-    let start = u as usize * PARTIALS;
-    buf[start..start + PARTIALS]
-        .try_into()
-        .expect("internal error: eight partial sums")
-}
-
-#[inline(always)]
 fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
     let start = u as usize * PARTIALS;
     (&mut buf[start..start + PARTIALS])

@@ -690,9 +690,9 @@ impl Mlp {
         let weight = reduction.weight(t_count);
         let sources = [(inputs, n_in), (targets, n_out)];
         let width = batch.width;
-        let shard = shard_len(t_count, width);
-        let shards = t_count.div_ceil(shard);
-        let threads = batch.workspaces.len().min(shards);
+        let shards = Shards::new(t_count, width);
+        let shard_count = shards.count();
+        let threads = batch.workspaces.len().min(shard_count);
         let plan = &self.plan;
         let mut error = 0.0;
         match (&batch.pool, threads) {
@@ -703,7 +703,7 @@ impl Mlp {
                 // the pool's as they wake), so a late thread costs nothing but its share.
                 let p = self.params.len() + 1;
                 // every slot is cleared by the thread that fills it, in parallel
-                batch.partials.resize(shards * p, 0.0);
+                batch.partials.resize(shard_count * p, 0.0);
                 let slots: Vec<Mutex<&mut [f64]>> =
                     batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
                 let next = AtomicUsize::new(0);
@@ -716,8 +716,7 @@ impl Mlp {
                         let mut part = slot.lock().unwrap_or_else(PoisonError::into_inner);
                         part.fill(0.0);
                         let (gradient, e) = part.split_at_mut(p - 1);
-                        let first = s * shard;
-                        let count = shard.min(t_count - first);
+                        let (first, count) = shards.get(s);
                         e[0] = plan.run(ws, &sources, first, count, width, weight);
                         plan.take_gradients(ws, gradient);
                     }
@@ -741,9 +740,8 @@ impl Mlp {
             _ => {
                 let ws = &mut batch.workspaces[0];
                 plan.set_params(ws, &self.params);
-                for s in 0..shards {
-                    let first = s * shard;
-                    let count = shard.min(t_count - first);
+                for s in 0..shard_count {
+                    let (first, count) = shards.get(s);
                     error += plan.run(ws, &sources, first, count, width, weight);
                     plan.take_gradients(ws, grad);
                 }
@@ -780,13 +778,48 @@ fn finite(value: f64, what: impl FnOnce() -> String) -> Result<()> {
     }
 }
 
-/// Shards per batch, at most: associations are split into shards of a length that depends only
-/// on their number and the block width, never on the number of threads.
+/// Shards per batch, at most.
 const MAX_SHARDS: usize = 16;
 
-/// Associations per shard: about `T / MAX_SHARDS`, rounded up to a whole number of blocks.
-fn shard_len(associations: usize, width: usize) -> usize {
-    associations.div_ceil(MAX_SHARDS).div_ceil(width) * width
+/// How a batch's associations are split into shards: whole blocks of `width` (the last block
+/// may be partial), at most [`MAX_SHARDS`] shards whose sizes differ by at most one block, the
+/// larger first, so that the last shards a thread takes are the small ones. Depends only on the
+/// number of associations and the block width, never on the number of threads.
+#[derive(Clone, Copy, Debug)]
+struct Shards {
+    associations: usize,
+    width: usize,
+    /// Blocks in each of the smaller shards.
+    blocks: usize,
+    /// How many shards (the first ones) have one block more.
+    larger: usize,
+    count: usize,
+}
+
+impl Shards {
+    fn new(associations: usize, width: usize) -> Shards {
+        let total = associations.div_ceil(width);
+        let count = total.clamp(1, MAX_SHARDS);
+        Shards {
+            associations,
+            width,
+            blocks: total / count,
+            larger: total % count,
+            count,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Shard `s`'s first association and its number of associations.
+    fn get(&self, s: usize) -> (usize, usize) {
+        let first_block = s * self.blocks + s.min(self.larger);
+        let blocks = self.blocks + usize::from(s < self.larger);
+        let first = (first_block * self.width).min(self.associations);
+        (first, (blocks * self.width).min(self.associations - first))
+    }
 }
 
 /// Buffers for [`Mlp::batch_gradient`], reused across calls: one workspace per thread.
@@ -903,5 +936,36 @@ impl Evaluation<'_> {
         self.net
             .tape
             .gradient(&self.ws, self.net.tape.param_node(slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shards cover the associations in order without gaps, whole blocks each (the last may be
+    /// partial), at most `MAX_SHARDS`, never smaller than a later shard and at most one block
+    /// larger than any other.
+    #[test]
+    fn shards_cover_the_batch_in_whole_blocks_larger_first() {
+        for width in [1, 4, 8, 64] {
+            for associations in [1, 3, 8, 63, 64, 65, 100, 1024, 1797, 5000] {
+                let shards = Shards::new(associations, width);
+                assert!(shards.count() >= 1 && shards.count() <= MAX_SHARDS);
+                let mut next = 0;
+                let mut sizes = Vec::new();
+                for s in 0..shards.count() {
+                    let (first, count) = shards.get(s);
+                    assert_eq!(first, next, "{associations} by {width}: shard {s}");
+                    assert!(count > 0, "{associations} by {width}: shard {s} is empty");
+                    assert!(first % width == 0);
+                    next = first + count;
+                    sizes.push(count.div_ceil(width));
+                }
+                assert_eq!(next, associations, "{associations} by {width}");
+                assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+                assert!(sizes[0] - sizes[sizes.len() - 1] <= 1, "{sizes:?}");
+            }
+        }
     }
 }
