@@ -89,7 +89,12 @@ impl Unary {
                 let numerator = if x >= 0.0 { 1.0 } else { e };
                 numerator / (1.0 + e)
             }
-            Unary::Tanh => x.tanh(),
+            // tanh |x| = -t / (2 + t) with t = e^(-2|x|) - 1, which has no cancellation for
+            // small |x| (where 1 - e^(-2|x|) would lose digits); odd in x
+            Unary::Tanh => {
+                let t = exp_minus_one_nonpositive(-2.0 * x.abs());
+                (-t / (2.0 + t)).copysign(x)
+            }
             Unary::Relu => {
                 if x > 0.0 {
                     x
@@ -175,6 +180,23 @@ impl Unary {
 /// `x > 709.79` gives infinity and `x < -745.2` gives 0.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
+    let (m, [half, other_half]) = exp_reduced(x);
+    (1.0 + m) * half * other_half
+}
+
+/// `e^y - 1` for `y <= 0`, for [`Unary::Tanh`]: with `e^y = 2^k (1 + m)` as in [`exp`], it is
+/// `(2^k - 1) + 2^k m`, where `2^k - 1` is exact for the `k` that matter (`-53 <= k <= 0`) and
+/// `k = 0` gives `m` itself, with no cancellation near `y = 0`.
+#[inline(always)]
+fn exp_minus_one_nonpositive(y: f64) -> f64 {
+    let (m, [half, other_half]) = exp_reduced(y);
+    let power_of_two = half * other_half;
+    (power_of_two - 1.0) + power_of_two * m
+}
+
+/// `e^x = (1 + m) 2^k`, as `m = e^r - 1` and `2^k` in two halves (see [`exp`]).
+#[inline(always)]
+fn exp_reduced(x: f64) -> (f64, [f64; 2]) {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
     const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
@@ -207,10 +229,10 @@ pub fn exp(x: f64) -> f64 {
     let q0 = (C[0] + C[1] * r) + (C[2] + C[3] * r) * r2;
     let q1 = (C[4] + C[5] * r) + (C[6] + C[7] * r) * r2;
     let q2 = (C[8] + C[9] * r) + (C[10] + C[11] * r) * r2;
-    let e_r = 1.0 + (r + r2 * ((q0 + q1 * r4) + q2 * r8));
+    let m = r + r2 * ((q0 + q1 * r4) + q2 * r8);
     let power_of_two = |e: i64| f64::from_bits((e.wrapping_add(1023) as u64) << 52);
     let half = k >> 1;
-    e_r * power_of_two(half) * power_of_two(k.wrapping_sub(half))
+    (m, [power_of_two(half), power_of_two(k.wrapping_sub(half))])
 }
 
 /// An op of two operands `a`, `b` (in this order), with output `y`.
