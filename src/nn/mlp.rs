@@ -704,6 +704,7 @@ impl Mlp {
                 let p = self.params.len() + 1;
                 // every slot is cleared by the thread that fills it, in parallel
                 batch.partials.resize(shard_count * p, 0.0);
+                // a slot is locked once, by the thread that took its shard
                 let slots: Vec<Mutex<&mut [f64]>> =
                     batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
                 let next = AtomicUsize::new(0);
