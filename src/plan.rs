@@ -38,31 +38,14 @@ use crate::tape::{Instr, Tape};
 /// [`crate::op::exp`], a loop of sigmoids vectorises whole).
 macro_rules! unswitched {
     ($op:expr, |$name:ident| $body:block) => {
+        unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu)
+    };
+    ($op:expr, |$name:ident| $body:block, $($fixed:ident),+) => {
         match $op {
-            Unary::Identity => {
-                let $name = Unary::Identity;
+            $(Unary::$fixed => {
+                let $name = Unary::$fixed;
                 $body
-            }
-            Unary::Exp => {
-                let $name = Unary::Exp;
-                $body
-            }
-            Unary::Ln => {
-                let $name = Unary::Ln;
-                $body
-            }
-            Unary::Sigmoid => {
-                let $name = Unary::Sigmoid;
-                $body
-            }
-            Unary::Tanh => {
-                let $name = Unary::Tanh;
-                $body
-            }
-            Unary::Relu => {
-                let $name = Unary::Relu;
-                $body
-            }
+            })+
             $name => $body,
         }
     };
