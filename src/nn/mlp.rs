@@ -708,6 +708,7 @@ impl Mlp {
                 let slots: Vec<Mutex<&mut [f64]>> =
                     batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
                 let next = AtomicUsize::new(0);
+                let done = AtomicUsize::new(0);
                 let params = &self.params;
                 let work = |ws: &mut PlanWorkspace| {
                     plan.set_params(ws, params);
@@ -720,6 +721,7 @@ impl Mlp {
                         let (first, count) = shards.get(s);
                         e[0] = plan.run(ws, &sources, first, count, width, weight);
                         plan.take_gradients(ws, gradient);
+                        done.fetch_add(1, Ordering::Release);
                     }
                 };
                 let (mine, theirs) = batch.workspaces.split_at_mut(1);
@@ -729,6 +731,10 @@ impl Mlp {
                         scope.spawn(move |_| work(ws));
                     }
                     work(&mut mine[0]);
+                    // The others' last shards end within microseconds of ours: wait for them
+                    // awake, as the scope's own wait puts this thread to sleep and waking it
+                    // again costs 10-20 µs on a VM.
+                    spin_until(|| done.load(Ordering::Acquire) == shard_count);
                 });
                 drop(slots);
                 for part in batch.partials.chunks_exact(p) {
@@ -820,6 +826,15 @@ impl Shards {
         let blocks = self.blocks + usize::from(s < self.larger);
         let first = (first_block * self.width).min(self.associations);
         (first, (blocks * self.width).min(self.associations - first))
+    }
+}
+
+/// Spins until `ready()` or for at most 200 µs (then the caller blocks as usual: a long wait
+/// should not burn a core).
+fn spin_until(ready: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() && start.elapsed() < std::time::Duration::from_micros(200) {
+        std::hint::spin_loop();
     }
 }
 
