@@ -519,16 +519,31 @@ impl Tape {
 
     /// The forward pass of one association: scalar reads and writes by index, no lane loops.
     fn forward_single(&self, values: &mut [f64]) {
+        // The last value written stays in a register: in a chain, each instruction's operand is
+        // usually the previous one's output, which need not come back through memory.
+        let mut last = (u32::MAX, 0.0);
+        let read = |values: &[f64], last: (u32, f64), a: u32| {
+            if a == last.0 {
+                last.1
+            } else {
+                values[a as usize]
+            }
+        };
         for instr in &self.instrs {
             match *instr {
                 Instr::Unary { op, out, a } => {
-                    values[out as usize] = self.unary_ops[op as usize].value(values[a as usize]);
+                    let y = self.unary_ops[op as usize].value(read(values, last, a));
+                    values[out as usize] = y;
+                    last = (out, y);
                 }
                 Instr::Binary { op, out, a, b } => {
-                    values[out as usize] = op.value(values[a as usize], values[b as usize]);
+                    let y = op.value(read(values, last, a), read(values, last, b));
+                    values[out as usize] = y;
+                    last = (out, y);
                 }
-                Instr::Sum { .. } | Instr::Dot { .. } | Instr::Max { .. } => {
+                Instr::Sum { out, .. } | Instr::Dot { out, .. } | Instr::Max { out, .. } => {
                     self.forward_one(instr, values, 1);
+                    last = (out, values[out as usize]);
                 }
             }
         }
@@ -536,24 +551,42 @@ impl Tape {
 
     /// The reverse sweep of one association (see [`Tape::backward_one`]).
     fn sweep_single(&self, values: &[f64], adjoints: &mut [f64], end: usize) {
+        // As in the forward pass, an adjoint just written stays in a register: the next
+        // instruction in the sweep is usually the one that made that operand.
+        let mut last = (u32::MAX, 0.0);
+        let read = |adjoints: &[f64], last: (u32, f64), a: u32| {
+            if a == last.0 {
+                last.1
+            } else {
+                adjoints[a as usize]
+            }
+        };
         for instr in self.instrs[..end].iter().rev() {
             match *instr {
                 Instr::Unary { op, out, a } => {
                     let op = self.unary_ops[op as usize];
-                    let g = adjoints[out as usize];
-                    adjoints[a as usize] +=
-                        g * op.derivative(values[a as usize], values[out as usize]);
+                    let g = read(adjoints, last, out);
+                    let ga = adjoints[a as usize]
+                        + g * op.derivative(values[a as usize], values[out as usize]);
+                    adjoints[a as usize] = ga;
+                    last = (a, ga);
                 }
                 Instr::Binary { op, out, a, b } => {
-                    let g = adjoints[out as usize];
+                    let g = read(adjoints, last, out);
                     let [da, db] =
                         op.partials(values[a as usize], values[b as usize], values[out as usize]);
                     // a and b may be the same node (x * x): two separate accumulations.
-                    adjoints[a as usize] += g * da;
-                    adjoints[b as usize] += g * db;
+                    let ga = adjoints[a as usize] + g * da;
+                    adjoints[a as usize] = ga;
+                    let gb = adjoints[b as usize] + g * db;
+                    adjoints[b as usize] = gb;
+                    // the later-made operand is the likelier next in the sweep (a chain's
+                    // previous link, not a shared weight)
+                    last = if a > b { (a, ga) } else { (b, gb) };
                 }
                 Instr::Sum { .. } | Instr::Dot { .. } | Instr::Max { .. } => {
                     self.backward_one(instr, values, adjoints, 1);
+                    last = (u32::MAX, 0.0);
                 }
             }
         }
