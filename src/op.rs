@@ -171,9 +171,9 @@ impl Unary {
 ///   split in a high part with 32 significant bits (`k * LN2_HI` is exact for `|k| < 2^21`) and a
 ///   low part that carries the next 53 bits.
 /// - `e^r` is its Taylor series to degree 13: the first term left out is below `5e-18`, a fiftieth
-///   of an ulp of 1. The tail `c_2 + c_3 r + ... + c_13 r^11` is summed in Estrin's scheme (pairs,
-///   then powers `r^2`, `r^4`, `r^8`), whose dependency chain is 8 operations deep instead of
-///   Horner's 26: a chain of sigmoids (W4) waits on each one.
+///   of an ulp of 1. The terms past `r` are summed in Estrin's scheme: pairs `c_i + c_(i+1) r`,
+///   pairs of pairs by `r^2`, and the three quadruples by `r^2`, `r^6` and `r^10`. Its dependency
+///   chain is 7 operations deep instead of Horner's 26: a chain of sigmoids (W4) waits on each.
 /// - `2^k` is applied in two halves, each a normal power of two, so that a result in the subnormal
 ///   range is rounded once and `x` near the overflow threshold gives infinity.
 ///
@@ -182,8 +182,20 @@ impl Unary {
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     let (m, [half, other_half]) = exp_reduced(x);
-    (1.0 + m) * half * other_half
+    let y = (1.0 + m) * half * other_half;
+    if x < UNDERFLOW {
+        0.0
+    } else if x > OVERFLOW {
+        f64::INFINITY
+    } else {
+        y
+    }
 }
+
+/// Below this, `e^x` rounds to 0 (and `k` would leave the range of the two halves).
+const UNDERFLOW: f64 = -746.0;
+/// Above this, `e^x` is infinity.
+const OVERFLOW: f64 = 710.0;
 
 /// `e^y - 1` for `y <= 0`, for [`Unary::Tanh`]: with `e^y = 2^k (1 + m)` as in [`exp`], it is
 /// `(2^k - 1) + 2^k m`, where `2^k - 1` is exact for the `k` that matter (`-53 <= k <= 0`) and
@@ -192,7 +204,8 @@ pub fn exp(x: f64) -> f64 {
 fn exp_minus_one_nonpositive(y: f64) -> f64 {
     let (m, [half, other_half]) = exp_reduced(y);
     let power_of_two = half * other_half;
-    (power_of_two - 1.0) + power_of_two * m
+    let e = (power_of_two - 1.0) + power_of_two * m;
+    if y < UNDERFLOW { -1.0 } else { e }
 }
 
 /// `e^x = (1 + m) 2^k`, as `m = e^r - 1` and `2^k` in two halves (see [`exp`]).
@@ -217,9 +230,9 @@ fn exp_reduced(x: f64) -> (f64, [f64; 2]) {
         1.0 / 479_001_600.0,
         1.0 / 6_227_020_800.0,
     ];
-    // Beyond these, e^x is infinity or 0 and k would leave the range of the two halves; `clamp`
-    // keeps NaN.
-    let x = x.clamp(-746.0, 710.0);
+    // Outside [UNDERFLOW, OVERFLOW] the results are garbage (no panic: the integer arithmetic
+    // wraps), for the callers to replace. A select there at the end instead of a clamp here
+    // keeps two operations off the dependency chain.
     let t = x * LOG2_E + SHIFT;
     let k_float = t - SHIFT;
     let k = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
@@ -230,7 +243,8 @@ fn exp_reduced(x: f64) -> (f64, [f64; 2]) {
     let q0 = (C[0] + C[1] * r) + (C[2] + C[3] * r) * r2;
     let q1 = (C[4] + C[5] * r) + (C[6] + C[7] * r) * r2;
     let q2 = (C[8] + C[9] * r) + (C[10] + C[11] * r) * r2;
-    let m = r + r2 * ((q0 + q1 * r4) + q2 * r8);
+    let (r6, r10) = (r2 * r4, r2 * r8);
+    let m = r + ((r2 * q0 + r6 * q1) + r10 * q2);
     let power_of_two = |e: i64| f64::from_bits((e.wrapping_add(1023) as u64) << 52);
     let half = k >> 1;
     (m, [power_of_two(half), power_of_two(k.wrapping_sub(half))])
