@@ -522,22 +522,15 @@ impl Tape {
         // The last value written stays in a register: in a chain, each instruction's operand is
         // usually the previous one's output, which need not come back through memory.
         let mut last = (u32::MAX, 0.0);
-        let read = |values: &[f64], last: (u32, f64), a: u32| {
-            if a == last.0 {
-                last.1
-            } else {
-                values[a as usize]
-            }
-        };
         for instr in &self.instrs {
             match *instr {
                 Instr::Unary { op, out, a } => {
-                    let y = self.unary_ops[op as usize].value(read(values, last, a));
+                    let y = self.unary_ops[op as usize].value(carried(values, last, a));
                     values[out as usize] = y;
                     last = (out, y);
                 }
                 Instr::Binary { op, out, a, b } => {
-                    let y = op.value(read(values, last, a), read(values, last, b));
+                    let y = op.value(carried(values, last, a), carried(values, last, b));
                     values[out as usize] = y;
                     last = (out, y);
                 }
@@ -554,25 +547,18 @@ impl Tape {
         // As in the forward pass, an adjoint just written stays in a register: the next
         // instruction in the sweep is usually the one that made that operand.
         let mut last = (u32::MAX, 0.0);
-        let read = |adjoints: &[f64], last: (u32, f64), a: u32| {
-            if a == last.0 {
-                last.1
-            } else {
-                adjoints[a as usize]
-            }
-        };
         for instr in self.instrs[..end].iter().rev() {
             match *instr {
                 Instr::Unary { op, out, a } => {
                     let op = self.unary_ops[op as usize];
-                    let g = read(adjoints, last, out);
+                    let g = carried(adjoints, last, out);
                     let ga = adjoints[a as usize]
                         + g * op.derivative(values[a as usize], values[out as usize]);
                     adjoints[a as usize] = ga;
                     last = (a, ga);
                 }
                 Instr::Binary { op, out, a, b } => {
-                    let g = read(adjoints, last, out);
+                    let g = carried(adjoints, last, out);
                     let [da, db] =
                         op.partials(values[a as usize], values[b as usize], values[out as usize]);
                     // a and b may be the same node (x * x): two separate accumulations.
@@ -904,6 +890,17 @@ impl Tape {
         let mut ws = self.workspace();
         self.forward(&mut ws, inputs)?;
         self.value(&ws, output)
+    }
+}
+
+/// `buf[node]`, or the value in hand if it is the last one written there: `last` is
+/// `(node, value)` of the latest write (`u32::MAX` for none).
+#[inline(always)]
+fn carried(buf: &[f64], last: (u32, f64), node: u32) -> f64 {
+    if node == last.0 {
+        last.1
+    } else {
+        buf[node as usize]
     }
 }
 

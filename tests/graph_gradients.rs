@@ -192,6 +192,31 @@ proptest! {
         }
     }
 
+    /// One association's passes keep the value or adjoint just written in a register instead of
+    /// reading it back; they must give the bits of the lane loops, which always read memory
+    /// (anomaly mode runs those loops, with one lane too). Every node's value and adjoint, from
+    /// the last node and from one in the middle.
+    #[test]
+    fn one_association_gives_the_bits_of_the_lane_loops(spec in dag(2..=200, true), at in 0.0..1.0f64) {
+        let g = Graph::new();
+        let ids = spec.build(&g).unwrap();
+        let tape = g.compile().unwrap();
+        let inputs = spec.input_values();
+        let (mut fast, mut loops) = (tape.workspace(), tape.workspace());
+        loops.set_anomaly_mode(true);
+        let middle = ids[((ids.len() - 1) as f64 * at) as usize];
+        for output in [*ids.last().unwrap(), middle] {
+            tape.forward(&mut fast, &inputs).unwrap();
+            tape.backward(&mut fast, output).unwrap();
+            tape.forward(&mut loops, &inputs).unwrap();
+            tape.backward(&mut loops, output).unwrap();
+            for node in g.nodes() {
+                let bits = |ws| (tape.value(ws, node).unwrap().to_bits(), tape.gradient(ws, node).unwrap().to_bits());
+                prop_assert_eq!(bits(&fast), bits(&loops), "node {}, output {}", node.index(), output.index());
+            }
+        }
+    }
+
     /// Creation order is a topological order: every operand was created before its op, and
     /// petgraph's own toposort of the same graph finds no cycle and agrees on every edge.
     #[test]
