@@ -829,12 +829,13 @@ impl Shards {
     }
 }
 
-/// Spins until `ready()` or for at most 200 µs (then the caller blocks as usual: a long wait
-/// should not burn a core).
+/// Waits awake until `ready()`, for at most 200 µs (then the caller blocks as usual: a long wait
+/// should not burn a core). Each turn yields the core, so that with more threads than cores the
+/// ones still working get it.
 fn spin_until(ready: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !ready() && start.elapsed() < std::time::Duration::from_micros(200) {
-        std::hint::spin_loop();
+        std::thread::yield_now();
     }
 }
 
