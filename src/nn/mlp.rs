@@ -731,10 +731,10 @@ impl Mlp {
                         scope.spawn(move |_| work(ws));
                     }
                     work(&mut mine[0]);
-                    // The others' last shards end within microseconds of ours: wait for them
+                    // The last shards of the others end soon after ours: wait for them
                     // awake, as the scope's own wait puts this thread to sleep and waking it
                     // again costs 10-20 µs on a VM.
-                    spin_until(|| done.load(Ordering::Acquire) == shard_count);
+                    wait_awake_until(|| done.load(Ordering::Acquire) == shard_count);
                 });
                 drop(slots);
                 for part in batch.partials.chunks_exact(p) {
@@ -832,7 +832,7 @@ impl Shards {
 /// Waits awake until `ready()`, for at most 200 µs (then the caller blocks as usual: a long wait
 /// should not burn a core). Each turn yields the core, so that with more threads than cores the
 /// ones still working get it.
-fn spin_until(ready: impl Fn() -> bool) {
+fn wait_awake_until(ready: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !ready() && start.elapsed() < std::time::Duration::from_micros(200) {
         std::thread::yield_now();
