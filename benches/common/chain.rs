@@ -79,7 +79,11 @@ pub fn run_one(n: usize) -> Json {
     tape.backward(&mut ws, x).expect("backward");
     let warm_backward = t4.elapsed().as_secs_f64();
     let again = tape.gradient(&ws, w).expect("dw");
-    assert_eq!(again.to_bits(), got[1].to_bits(), "a second pass changed dw");
+    assert_eq!(
+        again.to_bits(),
+        got[1].to_bits(),
+        "a second pass changed dw"
+    );
     let want = plain(n);
     // dx0 underflows to ~1e-323 for long chains: compare it absolutely below 1e-300.
     let err = got
