@@ -523,7 +523,16 @@ impl Graph {
         if let Some(error) = self.deferred_error() {
             return Err(error);
         }
-        Ok(Tape::compile(self.id, &self.inner.borrow()))
+        Ok(Tape::compile(self.id, &self.inner.borrow(), true))
+    }
+
+    /// [`Graph::compile`] without neuron instructions: one instruction per op node and a
+    /// workspace row per node, as [`crate::plan`] reads them.
+    pub(crate) fn compile_unfused(&self) -> Result<Tape> {
+        if let Some(error) = self.deferred_error() {
+            return Err(error);
+        }
+        Ok(Tape::compile(self.id, &self.inner.borrow(), false))
     }
 
     /// petgraph's own topological sort of the graph (for cross-checking that creation order is

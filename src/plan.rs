@@ -216,6 +216,7 @@ impl pulp::WithSimd for Blocks<'_, '_, '_> {
 impl Plan {
     /// Re-lays `tape` for the gradient of `output` (a node index that must be an op or input).
     pub(crate) fn new(tape: &Tape, output: u32) -> Plan {
+        debug_assert_eq!(tape.row_count(), tape.nodes, "a plan reads an unfused tape");
         let nodes = tape.nodes;
         let mut slot = vec![Slot::Uniform(u32::MAX); nodes];
         let mut need_node = vec![false; nodes];
@@ -300,6 +301,9 @@ impl Plan {
             let mut any_need = false;
             let mut note = |node: u32| any_need |= need_node[node as usize];
             let step = match *instr {
+                Instr::Neuron { .. } => {
+                    unreachable!("internal error: a plan reads an unfused tape")
+                }
                 Instr::Unary { op, a, .. } => {
                     note(a);
                     Step::Unary {
@@ -1251,7 +1255,7 @@ mod tests {
             .map(|(&y, &t)| (y - t).powf(2.0) * 0.5)
             .collect();
         let loss = g.sum(&errors);
-        (g.compile().unwrap(), loss.id().index() as u32)
+        (g.compile_unfused().unwrap(), loss.id().index() as u32)
     }
 
     /// The sum of the loss and the parameters' gradients over 77 associations in blocks of up

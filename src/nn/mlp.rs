@@ -242,7 +242,8 @@ impl Mlp {
                 loss.id(),
             )
         };
-        let tape = graph.compile()?;
+        // the plan reads one instruction per op node
+        let tape = graph.compile_unfused()?;
         let plan = Plan::new(&tape, loss.index() as u32);
         Ok(Mlp {
             spec,
