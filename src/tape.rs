@@ -939,33 +939,26 @@ impl Tape {
                 operands,
             }
         };
-        if check
-            && entry == Entry::Out
-            && let Some(lane) = (0..lanes).find(|&l| !each(l).add.is_finite())
-        {
-            return Err(report(node, Op::Unary(act), each(lane).add, lane));
+        // the first lane whose number is not finite, and that number
+        let first_bad = |of_lanes: &[f64]| {
+            let lane = of_lanes.iter().position(|v| !v.is_finite())?;
+            Some((of_lanes[lane], lane))
+        };
+        if check && entry == Entry::Out {
+            let adds: Vec<f64> = (0..lanes).map(|lane| each(lane).add).collect();
+            if let Some((value, lane)) = first_bad(&adds) {
+                return Err(report(node, Op::Unary(act), value, lane));
+            }
         }
         if entry != Entry::Mul {
             for lane in 0..lanes {
                 adjoints[c as usize * lanes + lane] += each(lane).add_to_c;
             }
             if check {
-                if let Some(lane) = (0..lanes).find(|&l| !each(l).mul.is_finite()) {
-                    return Err(report(
-                        add_node,
-                        Op::Binary(Binary::Add),
-                        each(lane).mul,
-                        lane,
-                    ));
-                }
-                let adjoint = lane_slice(adjoints, c, lanes);
-                if let Some(lane) = adjoint.iter().position(|v| !v.is_finite()) {
-                    return Err(report(
-                        add_node,
-                        Op::Binary(Binary::Add),
-                        adjoint[lane],
-                        lane,
-                    ));
+                let muls: Vec<f64> = (0..lanes).map(|lane| each(lane).mul).collect();
+                let bad = first_bad(&muls).or_else(|| first_bad(lane_slice(adjoints, c, lanes)));
+                if let Some((value, lane)) = bad {
+                    return Err(report(add_node, Op::Binary(Binary::Add), value, lane));
                 }
             }
         }
@@ -974,18 +967,11 @@ impl Tape {
             adjoints[a as usize * lanes + lane] += n.add_to_a;
             adjoints[b as usize * lanes + lane] += n.add_to_b;
         }
-        if check {
-            for row in [a, b] {
-                let adjoint = lane_slice(adjoints, row, lanes);
-                if let Some(lane) = adjoint.iter().position(|v| !v.is_finite()) {
-                    return Err(report(
-                        mul_node,
-                        Op::Binary(Binary::Mul),
-                        adjoint[lane],
-                        lane,
-                    ));
-                }
-            }
+        if check
+            && let Some((value, lane)) = first_bad(lane_slice(adjoints, a, lanes))
+                .or_else(|| first_bad(lane_slice(adjoints, b, lanes)))
+        {
+            return Err(report(mul_node, Op::Binary(Binary::Mul), value, lane));
         }
         Ok(())
     }
