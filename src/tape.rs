@@ -299,12 +299,12 @@ impl Tape {
         // linear scan instead of a walk of each node's incoming list.
         let edges = inner.dag.raw_edges();
         let mut cursor = 0;
+        let row_of = |rows: &Rows, n: u32| {
+            rows.row(n)
+                .expect("internal error: a node inside a neuron is used by that neuron only")
+        };
         let mut index = 0;
         while index < nodes {
-            let row_of = |rows: &Rows, n: u32| {
-                rows.row(n)
-                    .expect("internal error: a node inside a neuron is used by that neuron only")
-            };
             let out = rows.count;
             match kinds[index].weight {
                 Node::Input { .. } => {}
@@ -369,7 +369,7 @@ impl Tape {
         }
         rows.finish();
         instrs.shrink_to_fit();
-        let row_of = |&n: &u32| rows.row(n).expect("internal error: leaves have rows");
+        let leaf_row = |&n: &u32| row_of(&rows, n);
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             graph,
@@ -377,8 +377,8 @@ impl Tape {
             instrs,
             unary_ops: unary_ops.ops,
             args,
-            input_rows: inner.inputs.iter().map(row_of).collect(),
-            param_rows: inner.params.iter().map(row_of).collect(),
+            input_rows: inner.inputs.iter().map(leaf_row).collect(),
+            param_rows: inner.params.iter().map(leaf_row).collect(),
             inputs: inner.inputs.clone(),
             params: inner.params.clone(),
             rows,
