@@ -87,7 +87,7 @@ impl Instr {
 /// Where each node's value and adjoint live in a workspace: its row. The `mul` and `add` nodes
 /// inside an [`Instr::Neuron`] have none; every other node has one, in node order.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Rows {
+struct Rows {
     /// Bit `n % 64` of word `n / 64` is set if node `n` has a row. Empty once built if every
     /// node has one: then the row is the node.
     kept: Vec<u64>,
@@ -854,16 +854,10 @@ impl Tape {
         }
         for instr in self.instrs[..end].iter().rev() {
             if let (Instr::Neuron { op, out, start }, true) = (*instr, ws.anomaly) {
-                let g = lane_slice(&ws.adjoints, out, lanes).to_vec();
-                let fields = (op, out, start);
-                self.neuron_backward(
-                    fields,
-                    &ws.values,
-                    &mut ws.adjoints,
-                    lanes,
-                    (Entry::Out, &g),
-                    true,
-                )?;
+                // the operands' rows are below the output's, whose adjoints are `g`
+                let (below, rest) = ws.adjoints.split_at_mut(out as usize * lanes);
+                let g = (Entry::Out, &rest[..lanes]);
+                self.neuron_backward((op, out, start), &ws.values, below, lanes, g, true)?;
                 continue;
             }
             self.backward_one(instr, &ws.values, &mut ws.adjoints, lanes);
@@ -1162,14 +1156,7 @@ impl Tape {
     pub fn values<'w>(&self, ws: &'w Workspace, node: impl Into<NodeId>) -> Result<Cow<'w, [f64]>> {
         self.check_workspace(ws)?;
         let node = self.check(node.into())? as u32;
-        Ok(match self.rows.row(node) {
-            Some(row) => Cow::Borrowed(lane_slice(&ws.values, row, ws.lanes)),
-            None => Cow::Owned(
-                (0..ws.lanes)
-                    .map(|lane| self.inner_value(ws, node, lane))
-                    .collect(),
-            ),
-        })
+        Ok(self.lanes_of(ws, &ws.values, node, Tape::inner_value))
     }
 
     /// The adjoints `d output / d node` of `node` in every lane of the last backward pass
@@ -1184,14 +1171,26 @@ impl Tape {
     ) -> Result<Cow<'w, [f64]>> {
         self.check_workspace(ws)?;
         let node = self.check(node.into())? as u32;
-        Ok(match self.rows.row(node) {
-            Some(row) => Cow::Borrowed(lane_slice(&ws.adjoints, row, ws.lanes)),
+        Ok(self.lanes_of(ws, &ws.adjoints, node, Tape::inner_adjoint))
+    }
+
+    /// `node`'s lanes of `buf` (the workspace's values or adjoints), or, for a node inside a
+    /// neuron, computed again by `inner`.
+    fn lanes_of<'w>(
+        &self,
+        ws: &Workspace,
+        buf: &'w [f64],
+        node: u32,
+        inner: fn(&Tape, &Workspace, u32, usize) -> f64,
+    ) -> Cow<'w, [f64]> {
+        match self.rows.row(node) {
+            Some(row) => Cow::Borrowed(lane_slice(buf, row, ws.lanes)),
             None => Cow::Owned(
                 (0..ws.lanes)
-                    .map(|lane| self.inner_adjoint(ws, node, lane))
+                    .map(|lane| inner(self, ws, node, lane))
                     .collect(),
             ),
-        })
+        }
     }
 
     /// The neuron of `node` (a node without a row): its unary op, its output row, its
@@ -1270,11 +1269,9 @@ impl Tape {
     pub fn gradients_of(&self, ws: &Workspace) -> Result<Gradients> {
         self.check_workspace(ws)?;
         let by_node = (0..self.nodes as u32)
-            .map(|node| match self.rows.row(node) {
-                Some(row) => lane_slice(&ws.adjoints, row, ws.lanes).iter().sum(),
-                None => (0..ws.lanes)
-                    .map(|lane| self.inner_adjoint(ws, node, lane))
-                    .sum(),
+            .map(|node| {
+                let adjoints = self.lanes_of(ws, &ws.adjoints, node, Tape::inner_adjoint);
+                adjoints.iter().sum()
             })
             .collect();
         Ok(Gradients {
