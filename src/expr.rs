@@ -150,3 +150,9 @@ impl<'g> Neg for Expr<'g> {
         self.unary(Unary::Neg)
     }
 }
+
+impl From<Expr<'_>> for NodeId {
+    fn from(e: Expr<'_>) -> NodeId {
+        e.id()
+    }
+}

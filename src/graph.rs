@@ -172,10 +172,77 @@ impl Inner {
         })
     }
 
+    /// The narrow view that compiling reads.
+    pub(crate) fn view(&self) -> View<'_> {
+        View { inner: self }
+    }
+
     fn defer(&mut self, error: Error) {
         if self.deferred.is_none() {
             self.deferred = Some(error);
         }
+    }
+}
+
+/// What compiling reads of a graph, and nothing of how petgraph stores it: the nodes in
+/// creation order (a topological order), each with its ordered operands; how often a node is
+/// used; the leaves' slots, values and labels.
+pub(crate) struct View<'a> {
+    inner: &'a Inner,
+}
+
+impl View<'_> {
+    /// The number of nodes.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.dag.node_count()
+    }
+
+    /// Calls `visit(index, node, operands)` for every node in creation order.
+    ///
+    /// Building adds an op's edges right after the op, in operand order, and never removes
+    /// one, so each op's operands are the next run of the edge list: one linear scan.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(u32, Node, &[u32])) {
+        let edges = self.inner.dag.raw_edges();
+        let mut cursor = 0;
+        let mut operands = Vec::new();
+        for (index, node) in self.inner.dag.raw_nodes().iter().enumerate() {
+            operands.clear();
+            while cursor < edges.len() && edges[cursor].target().index() == index {
+                operands.push(edges[cursor].source().index() as u32);
+                cursor += 1;
+            }
+            visit(index as u32, node.weight, &operands);
+        }
+    }
+
+    /// Whether node `n` is the operand of exactly one op, once (`x` in `x * x` is used twice).
+    pub(crate) fn used_once(&self, n: u32) -> bool {
+        self.inner
+            .dag
+            .neighbors_directed(NodeIndex::new(n as usize), Direction::Outgoing)
+            .take(2)
+            .count()
+            == 1
+    }
+
+    /// The input leaves, in slot order.
+    pub(crate) fn inputs(&self) -> &[u32] {
+        &self.inner.inputs
+    }
+
+    /// The parameter leaves, in slot order.
+    pub(crate) fn params(&self) -> &[u32] {
+        &self.inner.params
+    }
+
+    /// The parameters' values as built, in slot order.
+    pub(crate) fn param_values(&self) -> &[f64] {
+        &self.inner.param_values
+    }
+
+    /// The nodes' labels.
+    pub(crate) fn labels(&self) -> &HashMap<u32, Box<str>> {
+        &self.inner.labels
     }
 }
 
@@ -523,30 +590,17 @@ impl Graph {
         if let Some(error) = self.deferred_error() {
             return Err(error);
         }
-        Ok(Tape::compile(self.id, &self.inner.borrow(), true))
+        Ok(Tape::compile(self.id, &self.inner.borrow().view(), true))
     }
 
     /// [`Graph::compile`] without neuron instructions: one instruction per op node and a
-    /// workspace row per node, as [`crate::plan`] reads them.
+    /// workspace row per node: the reference the fused tape is tested against.
+    #[cfg(test)]
     pub(crate) fn compile_unfused(&self) -> Result<Tape> {
         if let Some(error) = self.deferred_error() {
             return Err(error);
         }
-        Ok(Tape::compile(self.id, &self.inner.borrow(), false))
-    }
-
-    /// petgraph's own topological sort of the graph (for cross-checking that creation order is
-    /// one); `None` if petgraph finds a cycle, which building cannot create.
-    pub fn petgraph_toposort(&self) -> Option<Vec<NodeId>> {
-        let inner = self.inner.borrow();
-        petgraph::algo::toposort(&inner.dag, None)
-            .ok()
-            .map(|order| {
-                order
-                    .into_iter()
-                    .map(|n| NodeId::new(self.id, n.index() as u32))
-                    .collect()
-            })
+        Ok(Tape::compile(self.id, &self.inner.borrow().view(), false))
     }
 }
 
@@ -569,4 +623,35 @@ fn validate_op(op: Op, operands: usize) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(all(test, feature = "strategies"))]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::strategies::dag;
+
+    proptest! {
+        /// Creation order is a topological order: every operand was created before its op, and
+        /// petgraph's own toposort of the same graph finds no cycle and agrees on every edge.
+        #[test]
+        fn creation_order_is_a_topological_order(spec in dag(2..=200, true)) {
+            let g = Graph::new();
+            spec.build(&g).unwrap();
+            let inner = g.inner.borrow();
+            let order = petgraph::algo::toposort(&inner.dag, None).expect("petgraph finds no cycle");
+            prop_assert_eq!(order.len(), g.len());
+            let mut position = vec![0; g.len()];
+            for (k, n) in order.iter().enumerate() {
+                position[n.index()] = k;
+            }
+            for n in g.nodes() {
+                for operand in g.operands(n).unwrap() {
+                    prop_assert!(operand.index() < n.index());
+                    prop_assert!(position[operand.index()] < position[n.index()]);
+                }
+            }
+        }
+    }
 }

@@ -40,16 +40,18 @@
 //! - [`graph_file`]: any graph as versioned JSON, loaded in topological order.
 //! - [`error`]: the one public error type.
 
+pub mod batch;
 pub mod data;
 pub mod error;
 pub mod expr;
 pub mod gradcheck;
 pub mod graph;
 pub mod graph_file;
+#[doc(hidden)]
+pub mod internal;
 pub mod model_file;
 pub mod nn;
 pub mod op;
-mod plan;
 pub mod render;
 #[cfg(feature = "strategies")]
 pub mod strategies;
@@ -60,6 +62,7 @@ pub mod trace;
 pub mod train;
 pub mod tutorial;
 
+pub use batch::Batch;
 pub use error::{Error, NodeName, Result};
 pub use expr::Expr;
 pub use graph::{Graph, NodeId, NodeKind};

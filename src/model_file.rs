@@ -400,23 +400,17 @@ pub fn load(path: impl AsRef<Path>) -> Result<Mlp> {
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn save(net: &Mlp, path: impl AsRef<Path>) -> Result<()> {
-    save_with_hook(net, path, |_| Ok(()))
+    save_with_hook(net, path.as_ref(), |_| Ok(()))
 }
 
-/// [`save`], calling `before_rename` with the temporary file's path between writing it and
-/// renaming it over the target: a test's way to inject a failure at the worst moment.
-///
-/// # Errors
-/// Those of [`save`]; an error of `before_rename` as [`Error::Io`] (the temporary file is
-/// removed and the target left as it was).
-#[doc(hidden)]
-pub fn save_with_hook(
+/// [`save`], calling `before_rename` between writing the temporary file and renaming it.
+pub(crate) fn save_with_hook(
     net: &Mlp,
-    path: impl AsRef<Path>,
+    path: &Path,
     before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<()> {
     let json = to_json_string(net)?;
-    write_atomically_with_hook(path.as_ref(), json.as_bytes(), before_rename)
+    write_atomically_with_hook(path, json.as_bytes(), before_rename)
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a

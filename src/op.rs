@@ -25,6 +25,30 @@ pub trait Scalar:
     fn constant_like(self, c: f64) -> Self;
     /// `op` applied to `self`.
     fn apply(self, op: Unary) -> Self;
+
+    /// The partials of [`Op::Max`]: `visit(k, d max / d a_k)` for each operand that may get a
+    /// non-zero partial, with `operand(k)` the `k`-th of `n` operands and `y` their maximum.
+    ///
+    /// The rule: 1 for the first operand equal to `y`, 0 for the others (a subgradient where
+    /// several tie). Written here with steps, so that it is a graph of ops too:
+    /// `(1 - step(y - a_k)) * prod_{i<k} step(y - a_i)`, `step(d) = 1 if d > 0 else 0`, for
+    /// every operand. A number knows which operand that is, and visits only it (with 1): the
+    /// same rule, without the O(n^2) products and without adding zeros.
+    fn max_partials(
+        y: Self,
+        n: usize,
+        operand: impl Fn(usize) -> Self,
+        mut visit: impl FnMut(usize, Self),
+    ) {
+        let step = |a: Self| (y - a).apply(Unary::Step { low: 0.0 });
+        for k in 0..n {
+            let mut d = y.constant_like(1.0) - step(operand(k));
+            for i in 0..k {
+                d = d * step(operand(i));
+            }
+            visit(k, d);
+        }
+    }
 }
 
 impl Scalar for f64 {
@@ -36,6 +60,17 @@ impl Scalar for f64 {
     fn apply(self, op: Unary) -> f64 {
         op.value(self)
     }
+    #[inline(always)]
+    fn max_partials(
+        y: f64,
+        n: usize,
+        operand: impl Fn(usize) -> f64,
+        mut visit: impl FnMut(usize, f64),
+    ) {
+        if let Some(k) = (0..n).position(|k| operand(k) == y) {
+            visit(k, 1.0);
+        }
+    }
 }
 
 /// An op of one operand `x`, with output `y = f(x)`.
@@ -45,13 +80,13 @@ pub enum Unary {
     Identity,
     /// `y = -x`, `dy/dx = -1`.
     Neg,
-    /// `y = e^x`, `dy/dx = y`. Computed by [`exp`], within 1 ulp of `f64::exp`.
+    /// `y = e^x`, `dy/dx = y`. Computed by `exp`, within 1 ulp of `f64::exp`.
     Exp,
     /// `y = ln x`, `dy/dx = 1/x` (NaN for `x < 0`, `-inf` at 0).
     Ln,
-    /// `y = 1 / (1 + e^-x)`, `dy/dx = y (1 - y)`, computed from the output. `e^-|x|` by [`exp`].
+    /// `y = 1 / (1 + e^-x)`, `dy/dx = y (1 - y)`, computed from the output. `e^-|x|` by `exp`.
     Sigmoid,
-    /// `y = tanh x`, `dy/dx = 1 - y^2`, computed from the output. From [`exp`]'s reduction,
+    /// `y = tanh x`, `dy/dx = 1 - y^2`, computed from the output. From `exp`'s reduction,
     /// within 3 ulps of `f64::tanh`.
     Tanh,
     /// `y = max(0, x)`, `dy/dx = 1 if x > 0 else 0` (0 at `x = 0`).
@@ -180,7 +215,7 @@ impl Unary {
 /// Within 1 ulp of the C library's `exp` over the whole range (tested); NaN gives NaN,
 /// `x > 709.79` gives infinity and `x < -745.2` gives 0.
 #[inline(always)]
-pub fn exp(x: f64) -> f64 {
+pub(crate) fn exp(x: f64) -> f64 {
     let (m, [half, other_half]) = exp_reduced(x);
     let y = (1.0 + m) * half * other_half;
     if x < UNDERFLOW {
@@ -278,7 +313,7 @@ pub enum Binary {
 impl Binary {
     /// The op's value.
     #[inline(always)]
-    pub fn value(self, a: f64, b: f64) -> f64 {
+    pub fn value<S: Scalar>(self, a: S, b: S) -> S {
         match self {
             Binary::Add => a + b,
             Binary::Sub => a - b,
@@ -325,26 +360,6 @@ pub enum Op {
     /// the maximum, 0 for the others (a subgradient where several tie). Used for a numerically
     /// stable log-sum-exp.
     Max,
-}
-
-/// The position of the operand a [`Op::Max`] node passes its gradient to: the first one equal
-/// to the maximum `y`.
-#[inline(always)]
-pub fn max_partial_index(operands: impl Iterator<Item = f64>, y: f64) -> Option<usize> {
-    operands.into_iter().position(|a| a == y)
-}
-
-/// `d max(a) / d a_k`, generically: 1 if `a_k` is the first operand equal to the maximum `y`,
-/// else 0, written with steps so that it is a graph of ops too:
-/// `(1 - step(y - a_k)) * prod_{i<k} step(y - a_i)` with `step(d) = 1 if d > 0 else 0`.
-/// The same rule as [`max_partial_index`], which the tape uses to avoid the O(k) product.
-pub fn max_partial<S: Scalar>(operands: &[S], y: S, k: usize) -> S {
-    let step = |a: S| (y - a).apply(Unary::Step { low: 0.0 });
-    let mut d = y.constant_like(1.0) - step(operands[k]);
-    for &a in &operands[..k] {
-        d = d * step(a);
-    }
-    d
 }
 
 /// How many operands an op takes.
@@ -425,21 +440,67 @@ impl Op {
     }
 
     /// The op's value on `operands`, or `None` if their number does not fit the op's arity.
-    /// (The tape has its own fast loop, built on the same [`Unary::value`] and [`Binary::value`].)
     pub fn value(self, operands: &[f64]) -> Option<f64> {
-        if !self.arity().accepts(operands.len()) {
-            return None;
+        self.arity()
+            .accepts(operands.len())
+            .then(|| self.eval(operands.len(), |k| operands[k]))
+    }
+
+    /// The op's value `y`, with `operand(k)` the `k`-th of its `n` operands (`n` fits the arity).
+    ///
+    /// The n-ary ops add their terms in operand order, from 0 (`max` from minus infinity), the
+    /// order every driver and the textbook's sums keep.
+    #[inline(always)]
+    pub(crate) fn eval(self, n: usize, operand: impl Fn(usize) -> f64) -> f64 {
+        match self {
+            Op::Unary(u) => u.value(operand(0)),
+            Op::Binary(b) => b.value(operand(0), operand(1)),
+            Op::Sum => (0..n).fold(0.0, |y, k| y + operand(k)),
+            Op::Dot => (0..n / 2).fold(0.0, |y, p| {
+                y + Binary::Mul.value(operand(2 * p), operand(2 * p + 1))
+            }),
+            Op::Max => (0..n).fold(f64::NEG_INFINITY, |y, k| y.max(operand(k))),
         }
-        Some(match self {
-            Op::Unary(u) => u.value(operands[0]),
-            Op::Binary(b) => b.value(operands[0], operands[1]),
-            Op::Sum => operands.iter().sum(),
-            Op::Max => operands.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            Op::Dot => operands
-                .chunks_exact(2)
-                .map(|p| Binary::Mul.value(p[0], p[1]))
-                .sum(),
-        })
+    }
+
+    /// The local partials of the op: `visit(k, dy/da_k)` for each operand `k` that may get a
+    /// non-zero partial, in operand order, with `operand(k)` the `k`-th of its `n` operands and
+    /// `y` its output. The chain rule (`adjoint(a_k) += adjoint(y) * dy/da_k`) is the caller's.
+    ///
+    /// - unary and binary ops: [`Unary::derivative`], [`Binary::partials`];
+    /// - `sum`: 1 for every operand;
+    /// - `dot`: each pair is a [`Binary::Mul`], so its partials are `Mul`'s, `[a_{2k+1}, a_{2k}]`;
+    /// - `max`: 1 for the first operand equal to `y` (see [`Scalar::max_partials`]).
+    #[inline(always)]
+    pub fn partials<S: Scalar>(
+        self,
+        n: usize,
+        operand: impl Fn(usize) -> S,
+        y: S,
+        mut visit: impl FnMut(usize, S),
+    ) {
+        match self {
+            Op::Unary(u) => visit(0, u.derivative(operand(0), y)),
+            Op::Binary(b) => {
+                let [da, db] = b.partials(operand(0), operand(1), y);
+                visit(0, da);
+                visit(1, db);
+            }
+            Op::Sum => {
+                for k in 0..n {
+                    visit(k, y.constant_like(1.0));
+                }
+            }
+            Op::Dot => {
+                for p in 0..n / 2 {
+                    let (a, b) = (operand(2 * p), operand(2 * p + 1));
+                    let [da, db] = Binary::Mul.partials(a, b, a * b);
+                    visit(2 * p, da);
+                    visit(2 * p + 1, db);
+                }
+            }
+            Op::Max => S::max_partials(y, n, operand, visit),
+        }
     }
 }
 

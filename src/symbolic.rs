@@ -14,7 +14,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, NodeId, NodeKind};
-use crate::op::{Binary, Op, Scalar, Unary, max_partial};
+use crate::op::{Binary, Op, Scalar, Unary};
 use crate::tape::Tape;
 
 /// An op as a hashable key: its name and the bits of its constant parameter.
@@ -281,33 +281,12 @@ pub fn gradient(graph: &Graph, output: impl Into<NodeId>, wrt: &[NodeId]) -> Res
                 contributions[to as usize].push(c.index);
             }
         };
-        match op {
-            Op::Unary(u) => add(operands[0], u.derivative(sym(operands[0]), y)),
-            Op::Binary(op) => {
-                let [da, db] = op.partials(sym(operands[0]), sym(operands[1]), y);
-                add(operands[0], da);
-                add(operands[1], db);
-            }
-            Op::Sum => {
-                for &a in &operands {
-                    add(a, b.constant(1.0));
-                }
-            }
-            Op::Dot => {
-                for pair in operands.chunks_exact(2) {
-                    let (xa, xb) = (sym(pair[0]), sym(pair[1]));
-                    let [da, db] = Binary::Mul.partials(xa, xb, xa * xb);
-                    add(pair[0], da);
-                    add(pair[1], db);
-                }
-            }
-            Op::Max => {
-                let xs: Vec<Sym<'_, '_>> = operands.iter().map(|&a| sym(a)).collect();
-                for (k, &a) in operands.iter().enumerate() {
-                    add(a, max_partial(&xs, y, k));
-                }
-            }
-        }
+        op.partials(
+            operands.len(),
+            |k| sym(operands[k]),
+            y,
+            |k, partial| add(operands[k], partial),
+        );
     }
     let gradients = wrt
         .iter()

@@ -112,17 +112,21 @@ fn wrong_number_of_input_values_says_what_was_expected() {
         err.to_string(),
         "expected 2 input values (2 inputs x 1 associations), got 1"
     );
-    let mut ws = tape.workspace_with_lanes(3).unwrap();
-    let err = tape.forward(&mut ws, &[1.0; 4]).unwrap_err();
+    // a batch takes whole associations of 2 values
+    let mut batch = tape.batch(y).unwrap();
+    let err = batch.gradient(&[], &[1.0; 5], &mut []).unwrap_err();
     assert!(matches!(
         err,
-        Error::InputCount {
-            expected: 6,
-            got: 4,
+        Error::Shape {
+            expected: 2,
+            got: 5,
             ..
         }
     ));
-    assert!(matches!(tape.workspace_with_lanes(0), Err(Error::NoLanes)));
+    assert!(matches!(
+        tape.batch(y).unwrap().with_lanes(0),
+        Err(Error::NoLanes)
+    ));
 }
 
 #[test]

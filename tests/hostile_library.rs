@@ -354,18 +354,17 @@ fn evaluation_catalogue_through_the_tape() {
     let x = g.input("x");
     let root = x.powf(0.5).labelled("root");
     let tape = g.compile().unwrap();
-    let mut ws = tape.workspace_with_lanes(3).unwrap();
-    ws.set_anomaly_mode(true);
+    let mut batch = tape.batch(root).unwrap();
+    batch.set_anomaly_mode(true);
     refused(
         "square root of a negative number in the third of three associations",
-        || tape.forward(&mut ws, &[4.0, 9.0, -4.0]),
+        || batch.gradient(&[], &[4.0, 9.0, -4.0], &mut []),
         anomaly("forward", name(1, "root"), "powf(0.5)", f64::NAN, &[-4.0]),
         "forward pass: node 1 (root) = powf(0.5) gave NaN from operands [-4.0]",
     );
-    tape.forward(&mut ws, &[4.0, 0.0, 9.0]).unwrap();
     refused(
         "infinite gradient in the second of three associations",
-        || tape.backward(&mut ws, root),
+        || batch.gradient(&[], &[4.0, 0.0, 9.0], &mut []),
         anomaly(
             "backward",
             name(1, "root"),

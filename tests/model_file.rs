@@ -2,9 +2,7 @@
 //! of bad file gives a typed error naming what is wrong.
 
 use backprop::Error;
-use backprop::model_file::{
-    MAX_WEIGHTS, from_json_str, load, save, save_with_hook, to_json_string,
-};
+use backprop::model_file::{MAX_WEIGHTS, from_json_str, load, save, to_json_string};
 use backprop::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
@@ -149,7 +147,7 @@ fn failure_between_write_and_rename_leaves_the_old_file_intact_and_no_temporary_
     save(&old, &path).unwrap();
     let before = std::fs::read(&path).unwrap();
     let mut temp_seen = None;
-    let err = save_with_hook(&rich_net(), &path, |temp| {
+    let err = backprop::internal::save_with_hook(&rich_net(), &path, |temp| {
         // the new model is fully on disk, under another name, in the same directory
         assert_eq!(temp.parent(), Some(dir.as_path()));
         let written = std::fs::read_to_string(temp).unwrap();

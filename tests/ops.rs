@@ -2,7 +2,7 @@
 //! sweep, and against central finite differences.
 
 use backprop::gradcheck::{STEP, central_differences};
-use backprop::{Binary, Graph, Op, Unary, op};
+use backprop::{Binary, Graph, Op, Unary};
 
 /// Builds `op(x_0, ..., x_{n-1})` on inputs, returns (value, gradient per operand).
 fn through_graph(op: Op, at: &[f64]) -> (f64, Vec<f64>) {
@@ -105,7 +105,7 @@ fn sigmoid_and_tanh_are_finite_and_exact_at_extreme_inputs() {
 #[test]
 fn sigmoid_is_exp_over_one_plus_exp_bit_for_bit() {
     let by_exp = |x: f64| {
-        let e = backprop::op::exp(-x.abs());
+        let e = Unary::Exp.value(-x.abs());
         if x >= 0.0 {
             1.0 / (1.0 + e)
         } else {
@@ -143,7 +143,7 @@ fn exp_is_within_one_ulp_of_the_c_library() {
     let grid = (0..2_000_000).map(|i| -745.0 + 1454.7 * (i as f64 + 0.5) / 2e6);
     let near_zero = (0..200_001).map(|i| (i as f64 - 100_000.0) * 1.3e-5);
     for x in grid.chain(near_zero) {
-        let (got, want) = (op::exp(x), x.exp());
+        let (got, want) = (Unary::Exp.value(x), x.exp());
         let d = if want == 0.0 || want.is_infinite() {
             u64::from(got != want)
         } else {
@@ -154,24 +154,24 @@ fn exp_is_within_one_ulp_of_the_c_library() {
         }
     }
     assert!(worst.0 <= 1, "{} ulps at x = {}", worst.0, worst.1);
-    assert_eq!(op::exp(0.0), 1.0);
-    assert_eq!(op::exp(-0.0), 1.0);
-    assert!(ulps(op::exp(1.0), std::f64::consts::E) <= 1);
-    assert!(op::exp(f64::NAN).is_nan());
-    assert_eq!(op::exp(f64::INFINITY), f64::INFINITY);
-    assert_eq!(op::exp(f64::NEG_INFINITY), 0.0);
+    assert_eq!(Unary::Exp.value(0.0), 1.0);
+    assert_eq!(Unary::Exp.value(-0.0), 1.0);
+    assert!(ulps(Unary::Exp.value(1.0), std::f64::consts::E) <= 1);
+    assert!(Unary::Exp.value(f64::NAN).is_nan());
+    assert_eq!(Unary::Exp.value(f64::INFINITY), f64::INFINITY);
+    assert_eq!(Unary::Exp.value(f64::NEG_INFINITY), 0.0);
     // the overflow threshold ln(f64::MAX) = 709.782712893384
-    assert!(op::exp(709.78).is_finite() && op::exp(709.79).is_infinite());
+    assert!(Unary::Exp.value(709.78).is_finite() && Unary::Exp.value(709.79).is_infinite());
     // subnormal results, rounded once, down to the smallest (e^-744.44 = 2^-1074)
     for x in [-708.5, -720.0, -740.0, -744.4, -745.1] {
         assert!(
-            ulps(op::exp(x), x.exp()) <= 1,
+            ulps(Unary::Exp.value(x), x.exp()) <= 1,
             "x = {x}: {} vs {}",
-            op::exp(x),
+            Unary::Exp.value(x),
             x.exp()
         );
     }
-    assert_eq!(op::exp(-745.2), 0.0);
+    assert_eq!(Unary::Exp.value(-745.2), 0.0);
 }
 
 /// The `tanh` op (built on the engine's `exp`, see `op::exp`) against the C library's, over a grid

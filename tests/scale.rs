@@ -89,7 +89,7 @@ fn ten_million_node_chain_runs_on_a_256_kib_stack_in_bounded_memory() {
                 tape.gradient(&ws, b).unwrap(),
                 tape.gradient(&ws, x0).unwrap(),
             ),
-            tape_bytes: tape.heap_bytes(),
+            tape_bytes: backprop::internal::tape_heap_bytes(&tape),
             resident,
         }
     });

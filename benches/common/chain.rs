@@ -54,7 +54,7 @@ pub fn run_one(n: usize) -> Json {
     let tape = g.compile().expect("the chain compiles");
     let compile_seconds = t1.elapsed().as_secs_f64();
     let compile_peak = proc_status_bytes("VmHWM").saturating_sub(rss0);
-    let tape_bytes = tape.heap_bytes();
+    let tape_bytes = backprop::internal::tape_heap_bytes(&tape);
     // The tape does not refer to the graph: free the graph before running.
     drop(g);
     let rss1 = proc_status_bytes("VmRSS");

@@ -1,14 +1,13 @@
 //! The layered network: a specification, its lowering to graph nodes, and the tutorial's
 //! notation (x, y, delta per node; w per connection) read back from the graph's passes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
+use crate::batch::{Batch, Plan};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::graph::{Graph, NodeId};
 use crate::nn::{Activation, Bias, Init, Loss, Reduction};
-use crate::plan::{Plan, PlanWorkspace, block_width};
 use crate::tape::{Tape, Workspace};
 
 /// What a layered network is: layer sizes, an activation per layer, bias, initialisation, loss.
@@ -155,9 +154,9 @@ impl MlpSpec {
 pub struct Mlp {
     spec: MlpSpec,
     graph: Graph,
-    tape: Tape,
-    /// The tape re-laid for blocks of associations, for the gradient of the loss.
-    plan: Plan,
+    tape: Arc<Tape>,
+    /// The tape laid out for blocks of associations, for the gradient of the loss.
+    plan: Arc<Plan>,
     params: Vec<f64>,
     targets: Vec<NodeId>,
     /// `x[l][j]`, `y[l][j]` for layers `0..=L` (layer 0: the input leaves, `x = y`).
@@ -242,9 +241,8 @@ impl Mlp {
                 loss.id(),
             )
         };
-        // the plan reads one instruction per op node
-        let tape = graph.compile_unfused()?;
-        let plan = Plan::new(&tape, loss.index() as u32);
+        let tape = Arc::new(graph.compile()?);
+        let plan = Arc::new(Plan::new(&tape, loss.index() as u32));
         Ok(Mlp {
             spec,
             graph,
@@ -608,37 +606,8 @@ impl Mlp {
     /// # Errors
     /// [`Error::NoLanes`] for 0 lanes; [`Error::InvalidOption`] for 0 threads.
     pub fn batch_with_threads(&self, lanes: usize, threads: usize) -> Result<Batch> {
-        if threads == 0 {
-            return Err(Error::InvalidOption {
-                name: "threads".into(),
-                reason: "must be at least 1, got 0".into(),
-            });
-        }
-        if lanes == 0 {
-            return Err(Error::NoLanes);
-        }
-        // The calling thread works too: the pool has the other `threads - 1`.
-        let pool = if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads - 1)
-                .thread_name(|k| format!("backprop-batch-{}", k + 1))
-                .build()
-                .map_err(|e| Error::InvalidOption {
-                    name: "threads".into(),
-                    reason: format!("could not start {} worker threads: {e}", threads - 1),
-                })?;
-            Some(Arc::new(pool))
-        } else {
-            None
-        };
-        Ok(Batch {
-            tape: self.plan.tape_id(),
-            nodes: self.tape.len(),
-            width: block_width(lanes),
-            workspaces: (0..threads).map(|_| self.plan.workspace(lanes)).collect(),
-            partials: Vec::new(),
-            pool,
-        })
+        let loss = self.loss.index() as u32;
+        Batch::new(self.tape.clone(), self.plan.clone(), loss, lanes, threads)
     }
 
     /// The error `E` of the associations (`inputs`: `T x width(0)`, `targets`:
@@ -682,79 +651,15 @@ impl Mlp {
                 got: grad.len(),
             });
         }
-        if batch.tape != self.plan.tape_id() {
+        if !batch.runs(&self.plan) {
             return Err(Error::WorkspaceMismatch {
-                workspace_nodes: batch.nodes,
+                workspace_nodes: batch.tape().len(),
                 tape_nodes: self.tape.len(),
             });
         }
         let weight = reduction.weight(t_count);
         let sources = [(inputs, n_in), (targets, n_out)];
-        let width = batch.width;
-        let shards = Shards::new(t_count, width);
-        let shard_count = shards.count();
-        let threads = batch.workspaces.len().min(shard_count);
-        let plan = &self.plan;
-        let mut error = 0.0;
-        match (&batch.pool, threads) {
-            (Some(pool), 2..) => {
-                // Each shard's gradient and error in a slot of its own, summed in shard order
-                // below, so that the result does not depend on the number of threads. Threads
-                // take the next shard as they come free (the calling thread from the start,
-                // the pool's as they wake), so a late thread costs nothing but its share.
-                let p = self.params.len() + 1;
-                // every slot is cleared by the thread that fills it, in parallel
-                batch.partials.resize(shard_count * p, 0.0);
-                // a slot is locked once, by the thread that took its shard
-                let slots: Vec<Mutex<&mut [f64]>> =
-                    batch.partials.chunks_exact_mut(p).map(Mutex::new).collect();
-                let next = AtomicUsize::new(0);
-                let done = AtomicUsize::new(0);
-                let params = &self.params;
-                let work = |ws: &mut PlanWorkspace| {
-                    plan.set_params(ws, params);
-                    loop {
-                        let s = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(slot) = slots.get(s) else { break };
-                        let mut part = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                        part.fill(0.0);
-                        let (gradient, e) = part.split_at_mut(p - 1);
-                        let (first, count) = shards.get(s);
-                        e[0] = plan.run(ws, &sources, first, count, width, weight);
-                        plan.take_gradients(ws, gradient);
-                        done.fetch_add(1, Ordering::Release);
-                    }
-                };
-                let (mine, theirs) = batch.workspaces.split_at_mut(1);
-                pool.in_place_scope(|scope| {
-                    for ws in theirs.iter_mut().take(threads - 1) {
-                        let work = &work;
-                        scope.spawn(move |_| work(ws));
-                    }
-                    work(&mut mine[0]);
-                    // The last shards of the others end soon after ours: wait for them
-                    // awake, as the scope's own wait puts this thread to sleep and waking it
-                    // again costs 10-20 µs on a VM.
-                    wait_awake_until(|| done.load(Ordering::Acquire) == shard_count);
-                });
-                drop(slots);
-                for part in batch.partials.chunks_exact(p) {
-                    for (g, v) in grad.iter_mut().zip(part) {
-                        *g += v;
-                    }
-                    error += part[p - 1];
-                }
-            }
-            _ => {
-                let ws = &mut batch.workspaces[0];
-                plan.set_params(ws, &self.params);
-                for s in 0..shard_count {
-                    let (first, count) = shards.get(s);
-                    error += plan.run(ws, &sources, first, count, width, weight);
-                    plan.take_gradients(ws, grad);
-                }
-            }
-        }
+        let error = batch.run(&self.params, &sources, t_count, weight, grad)?;
         Ok(error * weight)
     }
 
@@ -784,77 +689,6 @@ fn finite(value: f64, what: impl FnOnce() -> String) -> Result<()> {
             value,
         })
     }
-}
-
-/// Shards per batch, at most.
-const MAX_SHARDS: usize = 16;
-
-/// How a batch's associations are split into shards: whole blocks of `width` (the last block
-/// may be partial), at most [`MAX_SHARDS`] shards whose sizes differ by at most one block, the
-/// larger first, so that the last shards a thread takes are the small ones. Depends only on the
-/// number of associations and the block width, never on the number of threads.
-#[derive(Clone, Copy, Debug)]
-struct Shards {
-    associations: usize,
-    width: usize,
-    /// Blocks in each of the smaller shards.
-    blocks: usize,
-    /// How many shards (the first ones) have one block more.
-    larger: usize,
-    count: usize,
-}
-
-impl Shards {
-    fn new(associations: usize, width: usize) -> Shards {
-        let total = associations.div_ceil(width);
-        let count = total.clamp(1, MAX_SHARDS);
-        Shards {
-            associations,
-            width,
-            blocks: total / count,
-            larger: total % count,
-            count,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.count
-    }
-
-    /// Shard `s`'s first association and its number of associations.
-    fn get(&self, s: usize) -> (usize, usize) {
-        let first_block = s * self.blocks + s.min(self.larger);
-        let blocks = self.blocks + usize::from(s < self.larger);
-        let first = (first_block * self.width).min(self.associations);
-        (first, (blocks * self.width).min(self.associations - first))
-    }
-}
-
-/// Waits awake until `ready()`, for at most 200 µs (then the caller blocks as usual: a long wait
-/// should not burn a core). Each turn yields the core, so that with more threads than cores the
-/// ones still working get it.
-fn wait_awake_until(ready: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !ready() && start.elapsed() < std::time::Duration::from_micros(200) {
-        std::thread::yield_now();
-    }
-}
-
-/// Buffers for [`Mlp::batch_gradient`], reused across calls: one workspace per thread.
-///
-/// Associations are evaluated in blocks of up to `lanes` (a power of two up to 64: the widest
-/// not above the request), split into shards whose length does not depend on the number of
-/// threads; each shard's gradient is summed over its blocks in order, and the shards' gradients
-/// in shard order, so results are bit-identical for any number of threads.
-#[derive(Clone, Debug)]
-pub struct Batch {
-    tape: u64,
-    nodes: usize,
-    width: usize,
-    workspaces: Vec<PlanWorkspace>,
-    partials: Vec<f64>,
-    /// The `threads - 1` worker threads (none for one thread), shared by clones.
-    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 /// One association's forward and backward pass through a layered network, in the tutorial's
@@ -954,36 +788,5 @@ impl Evaluation<'_> {
         self.net
             .tape
             .gradient(&self.ws, self.net.tape.param_node(slot))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Shards cover the associations in order without gaps, whole blocks each (the last may be
-    /// partial), at most `MAX_SHARDS`, never smaller than a later shard and at most one block
-    /// larger than any other.
-    #[test]
-    fn shards_cover_the_batch_in_whole_blocks_larger_first() {
-        for width in [1, 4, 8, 64] {
-            for associations in [1, 3, 8, 63, 64, 65, 100, 1024, 1797, 5000] {
-                let shards = Shards::new(associations, width);
-                assert!(shards.count() >= 1 && shards.count() <= MAX_SHARDS);
-                let mut next = 0;
-                let mut sizes = Vec::new();
-                for s in 0..shards.count() {
-                    let (first, count) = shards.get(s);
-                    assert_eq!(first, next, "{associations} by {width}: shard {s}");
-                    assert!(count > 0, "{associations} by {width}: shard {s} is empty");
-                    assert!(first % width == 0);
-                    next = first + count;
-                    sizes.push(count.div_ceil(width));
-                }
-                assert_eq!(next, associations, "{associations} by {width}");
-                assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
-                assert!(sizes[0] - sizes[sizes.len() - 1] <= 1, "{sizes:?}");
-            }
-        }
     }
 }

@@ -9,9 +9,10 @@ mod init;
 mod loss;
 mod mlp;
 
+pub use crate::batch::Batch;
 pub use init::Init;
 pub use loss::{Loss, Reduction};
-pub use mlp::{Batch, Evaluation, Mlp, MlpSpec};
+pub use mlp::{Evaluation, Mlp, MlpSpec};
 
 use crate::op::Unary;
 

@@ -1,0 +1,434 @@
+// The kernels index several fixed-width arrays by the same lane `l`: the shape LLVM vectorises
+// best, and clearer than zipping four iterators.
+#![allow(clippy::needless_range_loop)]
+
+use super::group::VECTOR;
+use super::layout::{Pair, Plan, PlanWorkspace, Step};
+use crate::op::{Binary, Unary};
+
+/// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
+/// over the lanes inside it is compiled for that one op (no dispatch per lane; with
+/// [`crate::op::exp`], a loop of sigmoids vectorises whole).
+macro_rules! unswitched {
+    ($op:expr, |$name:ident| $body:block) => {
+        unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu)
+    };
+    ($op:expr, |$name:ident| $body:block, $($fixed:ident),+) => {
+        match $op {
+            $(Unary::$fixed => {
+                let $name = Unary::$fixed;
+                $body
+            })+
+            $name => $body,
+        }
+    };
+}
+
+/// Widths `L` of a block that have a compiled kernel.
+pub(crate) const BLOCK_WIDTHS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// The widest block width not above `lanes` (at least 1).
+pub(crate) fn block_width(lanes: usize) -> usize {
+    BLOCK_WIDTHS
+        .into_iter()
+        .find(|&w| w <= lanes.max(1))
+        .unwrap_or(1)
+}
+
+/// The arguments of [`Plan::run`], as a `pulp` operation: `with_simd` is inlined into a
+/// function compiled for the detected instruction set.
+struct Blocks<'p, 'w, 's> {
+    plan: &'p Plan,
+    ws: &'w mut PlanWorkspace,
+    sources: &'s [(&'s [f64], usize)],
+    first: usize,
+    count: usize,
+    max_width: usize,
+    seed: f64,
+}
+
+impl pulp::WithSimd for Blocks<'_, '_, '_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> f64 {
+        self.plan.run_blocks(simd, self)
+    }
+}
+
+impl Plan {
+    /// Forward and backward over associations `first..first + count`; each association's input
+    /// values are the concatenation of its rows in `sources` (`(data, width)`: association `t`
+    /// is `data[t * width..(t + 1) * width]`), in input-slot order. The output's adjoint is
+    /// seeded with `seed` in every lane. Returns the sum of the output over the associations,
+    /// in order; the parameters' gradients accumulate in the workspace.
+    pub(crate) fn run(
+        &self,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        count: usize,
+        max_width: usize,
+        seed: f64,
+    ) -> f64 {
+        // The kernels are plain loops; compiled once more inside a function with the CPU's
+        // vector extensions enabled (AVX2, AVX-512: detected at run time by `pulp`), LLVM
+        // vectorises them to its width. No fused multiply-add is ever formed (Rust does not
+        // contract `a * b + c`), so every width gives the same numbers.
+        pulp::Arch::new().dispatch(Blocks {
+            plan: self,
+            ws,
+            sources,
+            first,
+            count,
+            max_width,
+            seed,
+        })
+    }
+
+    #[inline(always)]
+    fn run_blocks<S: pulp::Simd>(&self, simd: S, blocks: Blocks<'_, '_, '_>) -> f64 {
+        let Blocks {
+            ws,
+            sources,
+            first,
+            count,
+            max_width,
+            seed,
+            ..
+        } = blocks;
+        let max_width = block_width(max_width);
+        let mut sum = 0.0;
+        let mut start = first;
+        let end = first + count;
+        while start < end {
+            let width = block_width(max_width.min(end - start));
+            sum += match width {
+                64 => self.block::<S, 64, 2>(simd, ws, sources, start, seed),
+                32 => self.block::<S, 32, 2>(simd, ws, sources, start, seed),
+                16 => self.block::<S, 16, 2>(simd, ws, sources, start, seed),
+                8 => self.block::<S, 8, 1>(simd, ws, sources, start, seed),
+                4 => self.block::<S, 4, 1>(simd, ws, sources, start, seed),
+                2 => self.block::<S, 2, 1>(simd, ws, sources, start, seed),
+                _ => self.block::<S, 1, 1>(simd, ws, sources, start, seed),
+            };
+            start += width;
+        }
+        sum
+    }
+
+    /// One block of `L` lanes. With 8-lane vectors and `L >= 8`, the [`Group`] steps run (on
+    /// `H` vectors at a time in the forward pass, `8 * H` dividing `L`); otherwise every `dot`
+    /// runs on its own.
+    #[inline(always)]
+    fn block<S: pulp::Simd, const L: usize, const H: usize>(
+        &self,
+        simd: S,
+        ws: &mut PlanWorkspace,
+        sources: &[(&[f64], usize)],
+        first: usize,
+        seed: f64,
+    ) -> f64 {
+        let values = &mut ws.values[..self.rows * L];
+        let adjoints = &mut ws.adjoints[..self.rows * L];
+        let uv = &ws.uniform_values;
+        let ua = &mut ws.uniform_adjoints;
+        let packed = &ws.packed;
+        // inputs, transposed into rows
+        let mut slot = 0;
+        for &(data, width) in sources {
+            let block = &data[first * width..(first + L) * width];
+            for i in 0..width {
+                let r = self.input_rows[slot + i] as usize * L;
+                for (lane, v) in values[r..r + L].iter_mut().enumerate() {
+                    *v = block[lane * width + i];
+                }
+            }
+            slot += width;
+        }
+        for &(shadow, u) in &self.shadows {
+            row_mut::<L>(values, shadow).fill(uv[u as usize]);
+        }
+        let steps = if S::F64_LANES == VECTOR && L >= VECTOR {
+            &self.grouped
+        } else {
+            &self.steps
+        };
+        for step in steps {
+            match *step {
+                Step::Group { index } => {
+                    self.groups[index as usize].forward::<S, L, H>(simd, values, packed);
+                }
+                _ => self.forward::<L>(step, values, uv),
+            }
+        }
+        let out = row::<L>(values, self.output);
+        let mut sum = 0.0;
+        for &v in out {
+            sum += v;
+        }
+        adjoints.fill(0.0);
+        row_mut::<L>(adjoints, self.output).fill(seed);
+        for step in steps.iter().rev() {
+            match *step {
+                Step::Group { index } => {
+                    let group = &self.groups[index as usize];
+                    group.backward::<S, L>(simd, values, adjoints, (uv, ua), packed);
+                }
+                _ => self.backward::<L>(step, values, adjoints, uv, ua),
+            }
+        }
+        for &(shadow, u) in &self.shadows {
+            add_products::<L>(partials_mut(ua, u), row::<L>(adjoints, shadow), &[1.0; L]);
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn forward<const L: usize>(&self, step: &Step, values: &mut [f64], uv: &[f64]) {
+        match *step {
+            Step::Unary { op, out, a } => {
+                let x = *row::<L>(values, a);
+                let y = row_mut::<L>(values, out);
+                unswitched!(op, |op| {
+                    for l in 0..L {
+                        y[l] = op.value(x[l]);
+                    }
+                });
+            }
+            Step::Binary { op, out, a, b } => {
+                let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
+                let y = row_mut::<L>(values, out);
+                for l in 0..L {
+                    y[l] = op.value(x[l], z[l]);
+                }
+            }
+            Step::Nary {
+                op,
+                out,
+                start,
+                len,
+            } => {
+                let operands = &self.args[start as usize..(start + len) as usize];
+                let mut y = [0.0; L];
+                for l in 0..L {
+                    y[l] = op.eval(operands.len(), |k| values[operands[k] as usize * L + l]);
+                }
+                *row_mut::<L>(values, out) = y;
+            }
+            Step::Dot { out, start, len } => {
+                let mut acc = [0.0; L];
+                let range = start as usize..(start + len) as usize;
+                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
+                    .iter()
+                    .zip(&self.pair_a[range.clone()])
+                    .zip(&self.pair_b[range])
+                {
+                    match kind {
+                        Pair::RowWeight | Pair::Weight => {
+                            let (x, w) = (row::<L>(values, a), uv[b as usize]);
+                            for l in 0..L {
+                                acc[l] += Binary::Mul.value(x[l], w);
+                            }
+                        }
+                        Pair::Rows => {
+                            let (x, z) = (row::<L>(values, a), row::<L>(values, b));
+                            for l in 0..L {
+                                acc[l] += Binary::Mul.value(x[l], z[l]);
+                            }
+                        }
+                        Pair::Uniforms => {
+                            let c = Binary::Mul.value(uv[a as usize], uv[b as usize]);
+                            for v in acc.iter_mut() {
+                                *v += c;
+                            }
+                        }
+                    }
+                }
+                *row_mut::<L>(values, out) = acc;
+            }
+            Step::Group { .. } => unreachable!("internal error: groups run in `block`"),
+        }
+    }
+
+    /// The chain rule for one step: operand adjoint += output adjoint * local partial.
+    #[inline(always)]
+    fn backward<const L: usize>(
+        &self,
+        step: &Step,
+        values: &[f64],
+        adjoints: &mut [f64],
+        uv: &[f64],
+        ua: &mut [f64],
+    ) {
+        match *step {
+            Step::Unary { op, out, a } => {
+                if !self.need[a as usize] {
+                    return;
+                }
+                let g = *row::<L>(adjoints, out);
+                let (x, y) = (row::<L>(values, a), row::<L>(values, out));
+                let ga = row_mut::<L>(adjoints, a);
+                unswitched!(op, |op| {
+                    for l in 0..L {
+                        ga[l] += g[l] * op.derivative(x[l], y[l]);
+                    }
+                });
+            }
+            Step::Binary { op, out, a, b } => {
+                let g = *row::<L>(adjoints, out);
+                let (x, z, y) = (
+                    row::<L>(values, a),
+                    row::<L>(values, b),
+                    row::<L>(values, out),
+                );
+                let mut da = [0.0; L];
+                let mut db = [0.0; L];
+                for l in 0..L {
+                    [da[l], db[l]] = op.partials(x[l], z[l], y[l]);
+                }
+                // a and b may be the same row (x * x): two separate accumulations
+                if self.need[a as usize] {
+                    let ga = row_mut::<L>(adjoints, a);
+                    for l in 0..L {
+                        ga[l] += g[l] * da[l];
+                    }
+                }
+                if self.need[b as usize] {
+                    let gb = row_mut::<L>(adjoints, b);
+                    for l in 0..L {
+                        gb[l] += g[l] * db[l];
+                    }
+                }
+            }
+            Step::Nary {
+                op,
+                out,
+                start,
+                len,
+            } => {
+                let g = *row::<L>(adjoints, out);
+                let y = *row::<L>(values, out);
+                let operands = &self.args[start as usize..(start + len) as usize];
+                for l in 0..L {
+                    let value = |k: usize| values[operands[k] as usize * L + l];
+                    op.partials(operands.len(), value, y[l], |k, d| {
+                        if self.need[operands[k] as usize] {
+                            adjoints[operands[k] as usize * L + l] += g[l] * d;
+                        }
+                    });
+                }
+            }
+            Step::Dot { out, start, len } => {
+                let g = *row::<L>(adjoints, out);
+                let range = start as usize..(start + len) as usize;
+                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
+                    .iter()
+                    .zip(&self.pair_a[range.clone()])
+                    .zip(&self.pair_b[range])
+                {
+                    match kind {
+                        Pair::RowWeight => {
+                            let w = uv[b as usize];
+                            let x = *row::<L>(values, a);
+                            let ga = row_mut::<L>(adjoints, a);
+                            for l in 0..L {
+                                ga[l] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[0];
+                            }
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, &x, w);
+                        }
+                        Pair::Weight => {
+                            let (x, w) = (row::<L>(values, a), uv[b as usize]);
+                            add_weight_gradient::<L>(partials_mut(ua, b), &g, x, w);
+                        }
+                        Pair::Rows => {
+                            let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
+                            if self.need[a as usize] {
+                                let ga = row_mut::<L>(adjoints, a);
+                                for l in 0..L {
+                                    ga[l] += g[l] * Binary::Mul.partials(x[l], z[l], 0.0)[0];
+                                }
+                            }
+                            if self.need[b as usize] {
+                                let gb = row_mut::<L>(adjoints, b);
+                                for l in 0..L {
+                                    gb[l] += g[l] * Binary::Mul.partials(x[l], z[l], 0.0)[1];
+                                }
+                            }
+                        }
+                        Pair::Uniforms => {
+                            let (x, z) = (uv[a as usize], uv[b as usize]);
+                            let [dx, dz] = Binary::Mul.partials(x, z, 0.0);
+                            add_products::<L>(partials_mut(ua, a), &g, &[dx; L]);
+                            add_products::<L>(partials_mut(ua, b), &g, &[dz; L]);
+                        }
+                    }
+                }
+            }
+            Step::Group { .. } => unreachable!("internal error: groups run in `block`"),
+        }
+    }
+}
+
+/// Partial sums per uniform adjoint: lane `l` of every block adds into partial `l % 8`, and
+/// the eight are reduced in a fixed order when read, so that no horizontal sum is needed per
+/// product and the order does not depend on the vector width the compiler picks.
+pub(super) const PARTIALS: usize = 8;
+
+#[inline(always)]
+pub(super) fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
+    let start = u as usize * PARTIALS;
+    (&mut buf[start..start + PARTIALS])
+        .try_into()
+        .expect("internal error: eight partial sums")
+}
+
+/// The sum of the eight partial sums, in a fixed order.
+#[inline(always)]
+pub(super) fn reduce(p: &[f64; PARTIALS]) -> f64 {
+    ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]))
+}
+
+/// `dst[l % 8] += g[l] * x[l]` for every lane `l`, in lane order.
+#[inline(always)]
+pub(super) fn add_products<const L: usize>(dst: &mut [f64; PARTIALS], g: &[f64; L], x: &[f64; L]) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * x[l];
+        }
+    }
+}
+
+/// A weight's gradient over a block, `g * d(x w)/dw` per lane (`Mul`'s partial), into its
+/// partial sums.
+#[inline(always)]
+pub(super) fn add_weight_gradient<const L: usize>(
+    dst: &mut [f64; PARTIALS],
+    g: &[f64; L],
+    x: &[f64; L],
+    w: f64,
+) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * Binary::Mul.partials(x[l], w, 0.0)[1];
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn row<const L: usize>(buf: &[f64], r: u32) -> &[f64; L] {
+    let start = r as usize * L;
+    buf[start..start + L]
+        .try_into()
+        .expect("internal error: a row has L lanes")
+}
+
+#[inline(always)]
+pub(super) fn row_mut<const L: usize>(buf: &mut [f64], r: u32) -> &mut [f64; L] {
+    let start = r as usize * L;
+    (&mut buf[start..start + L])
+        .try_into()
+        .expect("internal error: a row has L lanes")
+}
