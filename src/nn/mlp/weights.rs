@@ -1,0 +1,154 @@
+//! A layered network's weights, addressed as in the tutorial: `w_ij` of layer `l` by
+//! (layer, from, to), or as the flat parameter vector.
+
+use super::{Mlp, finite};
+use crate::error::{Error, Result};
+
+impl Mlp {
+    /// The slot of `w_ij` of layer `layer` (from node `from` of layer `layer` to node `to` of
+    /// layer `layer + 1`) in the parameter vector.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`].
+    pub fn weight_slot(&self, layer: usize, from: usize, to: usize) -> Result<usize> {
+        if layer >= self.layers() {
+            return Err(Error::OutOfRange {
+                what: "weight layer".into(),
+                index: layer,
+                len: self.layers(),
+            });
+        }
+        self.check_node(layer, from)?;
+        self.check_node(layer + 1, to)?;
+        Ok(self.offsets[layer] + to * self.spec.sizes[layer] + from)
+    }
+
+    /// The slot of the bias weight `b_j` of node `to` of layer `layer + 1`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`], also when the network has no bias.
+    pub fn bias_slot(&self, layer: usize, to: usize) -> Result<usize> {
+        if self.bias_node.is_none() {
+            return Err(Error::OutOfRange {
+                what: "bias weight (the network has no bias)".into(),
+                index: to,
+                len: 0,
+            });
+        }
+        self.weight_slot(layer, 0, to)?; // checks the layer and the node
+        Ok(self.offsets[layer] + self.spec.sizes[layer] * self.spec.sizes[layer + 1] + to)
+    }
+
+    /// `w_ij` of layer `layer`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`].
+    pub fn weight(&self, layer: usize, from: usize, to: usize) -> Result<f64> {
+        Ok(self.params[self.weight_slot(layer, from, to)?])
+    }
+
+    /// Sets `w_ij` of layer `layer`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`]; [`Error::NonFiniteConstant`] for a non-finite value.
+    pub fn set_weight(&mut self, layer: usize, from: usize, to: usize, value: f64) -> Result<()> {
+        let slot = self.weight_slot(layer, from, to)?;
+        finite(value, || format!("weight w{layer}[{from}->{to}]"))?;
+        self.params[slot] = value;
+        Ok(())
+    }
+
+    /// The bias weight `b_j` of node `to` of layer `layer + 1`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`].
+    pub fn bias_weight(&self, layer: usize, to: usize) -> Result<f64> {
+        Ok(self.params[self.bias_slot(layer, to)?])
+    }
+
+    /// The weights out-major, `W[l][j][i]`.
+    pub fn weights(&self) -> Vec<Vec<Vec<f64>>> {
+        (0..self.layers())
+            .map(|l| {
+                let n_in = self.spec.sizes[l];
+                self.params[self.offsets[l]..self.offsets[l] + n_in * self.spec.sizes[l + 1]]
+                    .chunks_exact(n_in)
+                    .map(|row| row.to_vec())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The bias weights `b[l][j]` (empty lists without a bias).
+    pub fn biases(&self) -> Vec<Vec<f64>> {
+        (0..self.layers())
+            .map(|l| match self.bias_node {
+                Some(_) => {
+                    let start = self.offsets[l] + self.spec.sizes[l] * self.spec.sizes[l + 1];
+                    self.params[start..start + self.spec.sizes[l + 1]].to_vec()
+                }
+                None => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Sets every weight from `W[l][j][i]` and `b[l][j]` (pass empty lists for `b` without a
+    /// bias). Nothing changes unless everything is valid.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] naming the first list of the wrong length; [`Error::NonFiniteConstant`]
+    /// naming the first non-finite weight.
+    pub fn set_weights(&mut self, w: &[Vec<Vec<f64>>], b: &[Vec<f64>]) -> Result<()> {
+        let mut params = Vec::with_capacity(self.params.len());
+        let shape = crate::error::expect_len;
+        shape("weight layers W".into(), self.layers(), w.len())?;
+        shape("bias layers b".into(), self.layers(), b.len())?;
+        for l in 0..self.layers() {
+            let (n_in, n_out) = (self.spec.sizes[l], self.spec.sizes[l + 1]);
+            shape(format!("rows of W[{l}]"), n_out, w[l].len())?;
+            for (j, row) in w[l].iter().enumerate() {
+                shape(format!("columns of W[{l}][{j}]"), n_in, row.len())?;
+                for (i, &v) in row.iter().enumerate() {
+                    finite(v, || format!("weight W[{l}][{j}][{i}]"))?;
+                }
+                params.extend_from_slice(row);
+            }
+            let expected = if self.bias_node.is_some() { n_out } else { 0 };
+            shape(format!("b[{l}]"), expected, b[l].len())?;
+            for (j, &v) in b[l].iter().enumerate() {
+                finite(v, || format!("bias weight b[{l}][{j}]"))?;
+            }
+            params.extend_from_slice(&b[l]);
+        }
+        self.params = params;
+        Ok(())
+    }
+
+    /// The flat parameter vector (layer by layer, `W[l]` out-major then `b[l]`).
+    pub fn params(&self) -> &[f64] {
+        &self.params
+    }
+
+    /// The flat parameter vector, for optimisers.
+    pub fn params_mut(&mut self) -> &mut [f64] {
+        &mut self.params
+    }
+
+    /// Sets the flat parameter vector.
+    ///
+    /// # Errors
+    /// [`Error::ParamCount`]; [`Error::NonFiniteConstant`].
+    pub fn set_params(&mut self, params: &[f64]) -> Result<()> {
+        if params.len() != self.params.len() {
+            return Err(Error::ParamCount {
+                expected: self.params.len(),
+                got: params.len(),
+            });
+        }
+        for (k, &v) in params.iter().enumerate() {
+            finite(v, || format!("parameter {k}"))?;
+        }
+        self.params.copy_from_slice(params);
+        Ok(())
+    }
+}
