@@ -88,19 +88,24 @@ impl NodeKind {
 /// bytes an edge with the position as a weight, 16 without).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Inner {
-    pub(crate) dag: DiGraph<Node, (), u32>,
+    pub(crate) dag: DiGraph<Stored, (), u32>,
     /// The parameters' initial values, by slot (kept out of [`Node`]).
     pub(crate) param_values: Vec<f64>,
     pub(crate) labels: HashMap<u32, Box<str>>,
     pub(crate) inputs: Vec<u32>,
+    /// The constants' values, by [`Stored::Const`] index.
+    constants: Vec<f64>,
+    /// The distinct ops, by [`Stored::Op`] index.
+    ops: Vec<Op>,
+    op_indices: HashMap<OpKey, u32>,
+    recent_ops: [(OpKey, u32); 4],
     pub(crate) params: Vec<u32>,
     /// The first error made while building with operators (which cannot return a `Result`).
     deferred: Option<Error>,
 }
 
-/// A node as petgraph holds it: a [`NodeKind`] whose parameter value is kept in
-/// [`Inner::param_values`], so that a node weighs 16 bytes instead of 24 (`NodeKind::Param`'s
-/// slot and value do not fit beside the tag that `NodeKind::Op` leaves free).
+/// What a node is, as compiling and drawing read it: a [`NodeKind`] without the parameter's
+/// value (kept in [`Inner::param_values`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Node {
     Input { slot: u32 },
@@ -109,22 +114,85 @@ pub(crate) enum Node {
     Op(Op),
 }
 
-const _: () = assert!(std::mem::size_of::<Node>() == 16);
+/// A node as petgraph holds it, in 8 bytes: a constant's value and an op (16 bytes with its
+/// parameter) are kept beside the graph, in [`Inner::constants`] and [`Inner::ops`]. At 3 nodes
+/// a link, that is 24 bytes a link less than holding [`Node`] itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    Input(u32),
+    Param(u32),
+    /// An index into [`Inner::constants`].
+    Const(u32),
+    /// An index into [`Inner::ops`].
+    Op(u32),
+}
+
+const _: () = assert!(std::mem::size_of::<Stored>() == 8);
+
+/// An op as [`Inner::ops`] tells ops apart: by name and by the bits of its parameter.
+type OpKey = (&'static str, Option<u64>);
+
+fn op_key(op: Op) -> OpKey {
+    (op.name(), op.parameter().map(|(_, v)| v.to_bits()))
+}
 
 impl Inner {
     /// What node `index` is (`None` past the last node).
     pub(crate) fn kind(&self, index: usize) -> Option<NodeKind> {
-        self.dag
-            .node_weight(NodeIndex::new(index))
-            .map(|&node| match node {
-                Node::Input { slot } => NodeKind::Input { slot },
-                Node::Param { slot } => NodeKind::Param {
-                    slot,
-                    value: self.param_values[slot as usize],
-                },
-                Node::Const(value) => NodeKind::Const(value),
-                Node::Op(op) => NodeKind::Op(op),
-            })
+        self.node(index).map(|node| match node {
+            Node::Input { slot } => NodeKind::Input { slot },
+            Node::Param { slot } => NodeKind::Param {
+                slot,
+                value: self.param_values[slot as usize],
+            },
+            Node::Const(value) => NodeKind::Const(value),
+            Node::Op(op) => NodeKind::Op(op),
+        })
+    }
+
+    /// Node `index` (`None` past the last node).
+    pub(crate) fn node(&self, index: usize) -> Option<Node> {
+        let stored = *self.dag.node_weight(NodeIndex::new(index))?;
+        Some(self.decode(stored))
+    }
+
+    fn decode(&self, stored: Stored) -> Node {
+        match stored {
+            Stored::Input(slot) => Node::Input { slot },
+            Stored::Param(slot) => Node::Param { slot },
+            Stored::Const(k) => Node::Const(self.constants[k as usize]),
+            Stored::Op(k) => Node::Op(self.ops[k as usize]),
+        }
+    }
+
+    fn encode(&mut self, node: Node) -> Stored {
+        match node {
+            Node::Input { slot } => Stored::Input(slot),
+            Node::Param { slot } => Stored::Param(slot),
+            Node::Const(value) => {
+                self.constants.push(value);
+                Stored::Const(self.constants.len() as u32 - 1)
+            }
+            Node::Op(op) => Stored::Op(self.op_index(op)),
+        }
+    }
+
+    /// The index of `op` in [`Inner::ops`], added if new. The last few ops looked up are tried
+    /// first: a graph is built from a handful of distinct ops, in runs and cycles (a chain's
+    /// `mul`, `add`, `sigmoid`), which then need no hashing.
+    fn op_index(&mut self, op: Op) -> u32 {
+        let key = op_key(op);
+        if let Some(&(_, k)) = self.recent_ops.iter().find(|(recent, _)| *recent == key) {
+            return k;
+        }
+        let ops = &mut self.ops;
+        let k = *self.op_indices.entry(key).or_insert_with(|| {
+            ops.push(op);
+            ops.len() as u32 - 1
+        });
+        self.recent_ops.rotate_right(1);
+        self.recent_ops[0] = (key, k);
+        k
     }
 
     pub(crate) fn name(&self, index: u32) -> NodeName {
@@ -135,7 +203,8 @@ impl Inner {
     }
 
     fn push(&mut self, kind: Node, operands: &[u32]) -> u32 {
-        let node = self.dag.add_node(kind);
+        let stored = self.encode(kind);
+        let node = self.dag.add_node(stored);
         for &operand in operands {
             self.dag
                 .add_edge(NodeIndex::new(operand as usize), node, ());
@@ -211,7 +280,7 @@ impl View<'_> {
                 operands.push(edges[cursor].source().index() as u32);
                 cursor += 1;
             }
-            visit(index as u32, node.weight, &operands);
+            visit(index as u32, self.inner.decode(node.weight), &operands);
         }
     }
 

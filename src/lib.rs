@@ -1,6 +1,6 @@
 //! # backprop
 //!
-//! Neural networks as graphs of scalar operations, differentiated by one reverse sweep of the
+//! Neural networks as graphs of scalar operations, differentiated by reverse sweeps of the
 //! chain rule, and checked against the textbook delta rule and finite differences.
 //!
 //! ```
@@ -16,29 +16,38 @@
 //! ```
 //!
 //! ## Module map
-//! - [`op`]: each op's value and local derivatives, written once.
-//! - [`graph`]: the DAG (held in `petgraph`), node handles, validation.
+//! The data flows one way: a [`Graph`] is compiled once into a [`Tape`]; the tape runs one
+//! association at a time, or is laid out again for blocks of associations as a [`Batch`]. Both
+//! drivers apply the rules of [`op`] and nothing else.
+//!
+//! - [`op`]: each op's value and local partial derivatives (the n-ary `sum`, `dot`, `max`
+//!   included), written once, generic over what they run on.
+//! - [`graph`]: the DAG (held in `petgraph`, and nowhere else), node handles, validation, the
+//!   narrow view that compiling reads.
 //! - [`expr`]: operator overloading on node handles.
-//! - [`nn`]: layered networks built on the graph: activations, bias node, initialisation,
-//!   losses as nodes, the tutorial's notation (x, y, delta, w_ij) read back from the passes.
-//! - [`tape`]: the compiled graph; forward pass and the one reverse sweep; workspaces; gradients.
-//! - `plan` (internal): the tape re-laid for blocks of associations (the lanes of one row per
-//!   node, weights stored once): the fast path of [`nn::Mlp::batch_gradient`] and training.
+//! - [`tape`]: the compiled form (`compile.rs`), the driver of one association (`sweep.rs`:
+//!   one loop forward, one backward; anomaly mode is the same loops with checks compiled in),
+//!   workspaces and gradients.
+//! - [`batch`]: the driver of blocks of associations: the tape laid out with one row of lanes
+//!   per node (`layout.rs`), one block forward and backward (`block.rs`), layers as SIMD tiles
+//!   (`group.rs`), shards on threads ([`Batch`]).
+//! - [`nn`]: layered networks built on the graph: the spec, its lowering, weights by (layer,
+//!   from, to), the tutorial's notation (x, y, delta, w_ij) read back from the passes, losses.
+//! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
-//! - [`symbolic`]: reverse mode as a graph transformation (gradients as nodes), Hessians and
-//!   Hessian-vector products by reverse over reverse.
+//! - [`symbolic`]: reverse mode as a graph transformation (gradients as nodes) over the same
+//!   [`op`] rules; Hessians and Hessian-vector products by reverse over reverse.
 //! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
 //!   report (graph vs textbook vs finite differences).
 //! - [`strategies`]: public `proptest` strategies for random graphs (feature `strategies`).
-//! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`trace`]: the step-by-step record of one training step, rendered as text.
 //! - [`render`]: pictures as strings: DOT and SVG of any graph, a layered network's forward,
 //!   backward and update pictures, the loss curve.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
-//! - [`data`]: data sets of associations, the numeric CSV reader, train/test splits.
-//! - [`model_file`]: trained layered networks as versioned JSON, saved atomically.
-//! - [`graph_file`]: any graph as versioned JSON, loaded in topological order.
+//! - [`data`], [`model_file`], [`graph_file`]: data sets and the CSV reader, trained networks
+//!   and any graph as versioned JSON; every write is atomic.
 //! - [`error`]: the one public error type.
+//! - `internal` (hidden): hooks for this repository's own tests and benchmarks.
 
 pub mod batch;
 pub mod data;

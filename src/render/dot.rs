@@ -6,7 +6,7 @@ use std::fmt::Write;
 use petgraph::dot::{Config, Dot};
 use petgraph::visit::EdgeRef;
 
-use crate::graph::{Graph, Node};
+use crate::graph::{Graph, Node, Stored};
 use crate::render::labels::{node_lines, operand_label};
 
 /// The DOT text (Graphviz) of `graph`, for `dot -Tsvg` or any DOT viewer.
@@ -40,14 +40,17 @@ use crate::render::labels::{node_lines, operand_label};
 /// ```
 pub fn graph_dot(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>) -> String {
     graph.with_inner(|inner| {
-        let node_attributes = |_, (index, node): (petgraph::graph::NodeIndex<u32>, &Node)| {
+        let node_attributes = |_, (index, _): (petgraph::graph::NodeIndex<u32>, &Stored)| {
+            let node = inner
+                .node(index.index())
+                .expect("internal error: petgraph lists the graph's own nodes");
             let lines = node_lines(inner, index.index(), values, gradients);
             let label = lines
                 .iter()
                 .map(|line| dot_escape(line))
                 .collect::<Vec<_>>()
                 .join("\\n");
-            format!("label = \"{label}\" {} ", node_style(node))
+            format!("label = \"{label}\" {} ", node_style(&node))
         };
         let positions: Vec<u32> = inner.operand_edges().map(|(_, _, p)| p).collect();
         let edge_attributes = |_, edge: petgraph::graph::EdgeReference<'_, (), u32>| {

@@ -9,7 +9,7 @@ use layout::std_shapes::render::get_shape_size;
 use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
 use layout::topo::layout::VisualGraph;
 
-use crate::graph::{Graph, Inner, Node, NodeKind};
+use crate::graph::{Graph, Inner, NodeKind, Stored};
 use crate::render::labels::{edges, node_lines, operand_label};
 use crate::render::svg::{Anchor, Svg};
 
@@ -140,7 +140,7 @@ fn layout_sizes(inner: &Inner) -> (usize, usize) {
     }
     let mut pulled = rank;
     for (index, node) in inner.dag.node_weights().enumerate() {
-        if !matches!(node, Node::Op(_)) && first_use[index] != usize::MAX {
+        if !matches!(node, Stored::Op(_)) && first_use[index] != usize::MAX {
             pulled[index] = first_use[index];
         }
     }

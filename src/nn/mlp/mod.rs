@@ -135,7 +135,7 @@ impl Mlp {
     }
 
     /// Turns anomaly mode on or off for [`Mlp::evaluate`], [`Mlp::evaluate_with_params`] and
-    /// [`Mlp::predict`] (see [`Workspace::set_anomaly_mode`]): when on, a pass stops at the
+    /// [`Mlp::predict`] (see [`crate::Workspace::set_anomaly_mode`]): when on, a pass stops at the
     /// first node whose value or gradient is not finite (a NaN or infinite input, target or
     /// weight, an overflow) and reports it as [`Error::Anomaly`], naming the node by its label
     /// (`x0[0]`, `w0[1->0]`, `x1[0]`, `E`, ...). Off by default: IEEE arithmetic, no checks.
