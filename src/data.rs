@@ -10,7 +10,6 @@
 //! line, separated by commas; cells may be quoted with `"` (with `""` for a quote inside), but a
 //! quoted cell cannot span lines. Blank lines are skipped. A header row is required.
 
-use std::io::Read;
 use std::path::Path;
 
 use rand::RngExt;
@@ -378,7 +377,7 @@ impl Dataset {
     /// [`Error::Io`] if the file cannot be read or is not UTF-8; [`Error::TooLarge`]; those of
     /// [`Dataset::from_csv_str`].
     pub fn from_csv_path(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
-        let text = read_to_string_limited(path.as_ref(), options.max_bytes)?;
+        let text = crate::files::read_to_string_limited(path.as_ref(), options.max_bytes)?;
         Dataset::from_csv_str(&text, options)
     }
 
@@ -410,39 +409,4 @@ fn argmax(values: &[f64]) -> usize {
         }
     }
     best
-}
-
-/// Reads a whole file as UTF-8 text, refusing one over `max_bytes` before reading it (by its
-/// declared size) and while reading it (for files that grow or declare no size).
-pub(crate) fn read_to_string_limited(path: &Path, max_bytes: u64) -> Result<String> {
-    let shown = || format!("{:?}", path.display().to_string());
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let too_large = |size: u64| Error::TooLarge {
-        what: format!("the file {}", shown()),
-        size,
-        unit: "bytes",
-        limit: max_bytes,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let declared = file.metadata().map_err(io)?.len();
-    if declared > max_bytes {
-        return Err(too_large(declared));
-    }
-    let mut bytes = Vec::with_capacity(declared as usize);
-    file.take(max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(too_large(bytes.len() as u64));
-    }
-    String::from_utf8(bytes).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        reason: format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
-    })
 }

@@ -42,8 +42,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::read_to_string_limited;
 use crate::error::{Error, Result};
+use crate::files::read_to_string_limited;
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::model_file::{check_header, invalid, present};
 use crate::op::{Binary, Op, Unary};

@@ -45,7 +45,8 @@
 //!   backward and update pictures, the loss curve.
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`data`], [`model_file`], [`graph_file`]: data sets and the CSV reader, trained networks
-//!   and any graph as versioned JSON; every write is atomic.
+//!   and any graph as versioned JSON.
+//! - [`files`]: all of the library's file I/O: size-limited reads, atomic writes.
 //! - [`error`]: the one public error type.
 //! - `internal` (hidden): hooks for this repository's own tests and benchmarks.
 
@@ -53,6 +54,7 @@ pub mod batch;
 pub mod data;
 pub mod error;
 pub mod expr;
+pub mod files;
 pub mod gradcheck;
 pub mod graph;
 pub mod graph_file;

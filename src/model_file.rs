@@ -34,15 +34,13 @@
 //! `Init::Constant(0.0)` and seed 0; its weights are the file's).
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::data::read_to_string_limited;
 use crate::error::{Error, Result};
+use crate::files::read_to_string_limited;
 use crate::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
 
 /// The value of the `format` field.
@@ -54,9 +52,6 @@ pub const VERSION: u64 = 1;
 pub const MAX_WEIGHTS: u64 = 1 << 22;
 /// The largest model file [`load`] reads, in bytes.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
-
-/// Makes temporary file names unique among the saves of this process.
-static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Serialize)]
 struct ModelOut<'a> {
@@ -410,70 +405,5 @@ pub(crate) fn save_with_hook(
     before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<()> {
     let json = to_json_string(net)?;
-    write_atomically_with_hook(path, json.as_bytes(), before_rename)
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a
-/// mix: a temporary file in the same directory, written and synced, renamed over `path`, then
-/// the directory synced. Every file the project writes (models, pictures, predictions) goes
-/// through here.
-///
-/// # Errors
-/// [`Error::Io`] naming the path; the temporary file is removed and `path` left as it was.
-pub fn write_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    write_atomically_with_hook(path.as_ref(), bytes, |_| Ok(()))
-}
-
-fn write_atomically_with_hook(
-    path: &Path,
-    bytes: &[u8],
-    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
-) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let name = path.file_name().ok_or_else(|| Error::Io {
-        path: path.display().to_string(),
-        reason: "not a file name".into(),
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    let unique = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    temp_name.push(format!(".{}-{unique}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        before_rename(&temp)?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = written {
-        // best effort: the temporary file may not exist (the failure was opening it)
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(e));
-    }
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Flushes a directory's entries (the rename) to disk. Failures are ignored: the rename has
-/// happened, and some platforms and file systems cannot sync a directory.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
+    crate::files::write_atomically_with_hook(path, json.as_bytes(), before_rename)
 }

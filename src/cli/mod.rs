@@ -117,9 +117,9 @@ impl<T, E: fmt::Display> Context<T> for Result<T, E> {
     }
 }
 
-/// Writes `text` to `path` atomically (see [`backprop::model_file::write_atomically`]).
+/// Writes `text` to `path` atomically (see [`backprop::files::write_atomically`]).
 pub fn write_file(path: &Path, text: &str) -> CliResult {
-    backprop::model_file::write_atomically(path, text.as_bytes()).map_err(|e| {
+    backprop::files::write_atomically(path, text.as_bytes()).map_err(|e| {
         let failure = Failure::fix(format!("cannot write {}", path.display()));
         match e {
             // the path is already in the message
