@@ -432,7 +432,7 @@ fn topological_order(ids: &[u64], operands: &[Vec<usize>]) -> Result<Vec<usize>>
 /// ```
 pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result<String> {
     graph.kind(output)?;
-    let inputs = graph.inputs();
+    let inputs = graph.input_nodes();
     if input_values.len() != inputs.len() {
         return Err(Error::Shape {
             what: "input values (one per input of the graph)".into(),

@@ -90,7 +90,7 @@ fn nodes_in_any_order_with_arbitrary_ids_are_ordered_topologically() {
     // inputs in file order: b (3) then a (7)
     assert_eq!(loaded.input_values, [3.0, 7.0]);
     let b = loaded.node(40).unwrap();
-    assert_eq!(loaded.graph.inputs()[0], b);
+    assert_eq!(loaded.graph.input_nodes()[0], b);
     let (y, grads) = evaluate(&loaded);
     // y = p + a b + a = -2 + 21 + 7; in file order: dy/dy = 1, dy/d(a b) = 1, dy/db = a = 7,
     // dy/dp = 1, dy/da = b + 1 = 4

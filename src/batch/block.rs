@@ -8,7 +8,7 @@ use crate::op::{Binary, Unary};
 
 /// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
 /// over the lanes inside it is compiled for that one op (no dispatch per lane; with
-/// [`crate::op::exp`], a loop of sigmoids vectorises whole).
+/// the engine's own `exp`, a loop of sigmoids vectorises whole).
 macro_rules! unswitched {
     ($op:expr, |$name:ident| $body:block) => {
         unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu)

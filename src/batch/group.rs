@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::block::{PARTIALS, add_products, partials_mut, row};
 use super::layout::{Pair, Plan, PlanWorkspace, Step};
-use crate::op::Binary;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::op::{Binary, Scalar, Unary};
 
 /// A product position of a [`Group`] that multiplies two uniforms (the bias node and its
 /// weight) rather than a shared row and a weight.
@@ -209,9 +211,98 @@ fn store<S: pulp::Simd>(buf: &mut [f64], start: usize, v: S::f64s) {
     S::as_mut_simd_f64s(&mut buf[start..start + VECTOR]).0[0] = v;
 }
 
-/// The kernels of a [`Group`], on vectors of 8 lanes. Each lane does exactly what a lone
-/// [`Step::Dot`] does in that lane: a product then a sum (`mul` then `add`, never fused), with
-/// `mul`'s partials `d(x w)/dx = w` and `d(x w)/dw = x` (as [`Binary::partials`] gives them).
+/// A vector of 8 lanes as a [`Scalar`], so that the kernels apply [`crate::op`]'s rules to
+/// eight associations at once: each lane computes what a lone [`Step::Dot`] computes in it.
+#[derive(Clone, Copy)]
+struct Lanes<S: pulp::Simd> {
+    simd: S,
+    v: S::f64s,
+}
+
+impl<S: pulp::Simd> Lanes<S> {
+    #[inline(always)]
+    fn load(simd: S, buf: &[f64], start: usize) -> Lanes<S> {
+        Lanes {
+            simd,
+            v: load::<S>(buf, start),
+        }
+    }
+
+    #[inline(always)]
+    fn splat(simd: S, value: f64) -> Lanes<S> {
+        Lanes {
+            simd,
+            v: simd.splat_f64s(value),
+        }
+    }
+
+    #[inline(always)]
+    fn with(self, v: S::f64s) -> Lanes<S> {
+        Lanes { simd: self.simd, v }
+    }
+}
+
+impl<S: pulp::Simd> Add for Lanes<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        self.with(self.simd.add_f64s(self.v, rhs.v))
+    }
+}
+
+impl<S: pulp::Simd> Sub for Lanes<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        self.with(self.simd.sub_f64s(self.v, rhs.v))
+    }
+}
+
+impl<S: pulp::Simd> Mul for Lanes<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, rhs: Self) -> Self {
+        self.with(self.simd.mul_f64s(self.v, rhs.v))
+    }
+}
+
+impl<S: pulp::Simd> Div for Lanes<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self.with(self.simd.div_f64s(self.v, rhs.v))
+    }
+}
+
+impl<S: pulp::Simd> Neg for Lanes<S> {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        self.with(self.simd.neg_f64s(self.v))
+    }
+}
+
+impl<S: pulp::Simd> Scalar for Lanes<S> {
+    #[inline(always)]
+    fn constant_like(self, c: f64) -> Self {
+        Lanes::splat(self.simd, c)
+    }
+
+    /// Lane by lane, through [`Unary::value`] (the kernels apply no unary op).
+    fn apply(self, op: Unary) -> Self {
+        let mut lanes = [0.0; VECTOR];
+        store::<S>(&mut lanes, 0, self.v);
+        for x in &mut lanes {
+            *x = op.value(*x);
+        }
+        Lanes::load(self.simd, &lanes, 0)
+    }
+}
+
+/// The kernels of a [`Group`], on vectors of 8 lanes, in [`Lanes`]: each lane does exactly what
+/// a lone [`Step::Dot`] does in that lane, a product then a sum ([`Binary::Mul`]'s value, then
+/// the sum's; never fused), and the chain rule with `mul`'s partials from
+/// [`Binary::partials`].
 impl Group {
     fn members(&self) -> usize {
         self.outs.len()
@@ -245,27 +336,28 @@ impl Group {
     ) {
         let m_count = self.members();
         let weights = &packed[self.packed..self.packed + self.rows.len() * m_count];
-        let zero = simd.splat_f64s(0.0);
+        let zero = Lanes::splat(simd, 0.0);
         for c0 in (0..L).step_by(H * VECTOR) {
             let mut acc = [[zero; H]; MT];
             for (p, &r) in self.rows.iter().enumerate() {
                 let w: &[f64; MT] = chunk::<MT>(weights, p * m_count + m0);
                 if r == NO_ROW {
+                    // the uniform product, packed by `Plan::pack` with `Binary::Mul`
                     for t in 0..MT {
-                        let c = simd.splat_f64s(w[t]);
+                        let c = Lanes::splat(simd, w[t]);
                         for h in 0..H {
-                            acc[t][h] = simd.add_f64s(acc[t][h], c);
+                            acc[t][h] = acc[t][h] + c;
                         }
                     }
                 } else {
                     let mut x = [zero; H];
                     for h in 0..H {
-                        x[h] = load::<S>(values, r as usize * L + c0 + h * VECTOR);
+                        x[h] = Lanes::load(simd, values, r as usize * L + c0 + h * VECTOR);
                     }
                     for t in 0..MT {
-                        let w = simd.splat_f64s(w[t]);
+                        let w = Lanes::splat(simd, w[t]);
                         for h in 0..H {
-                            acc[t][h] = simd.add_f64s(acc[t][h], simd.mul_f64s(x[h], w));
+                            acc[t][h] = acc[t][h] + Binary::Mul.value(x[h], w);
                         }
                     }
                 }
@@ -273,7 +365,7 @@ impl Group {
             for t in 0..MT {
                 for h in 0..H {
                     let out = self.outs[m0 + t] as usize * L + c0 + h * VECTOR;
-                    store::<S>(values, out, acc[t][h]);
+                    store::<S>(values, out, acc[t][h].v);
                 }
             }
         }
@@ -352,20 +444,24 @@ impl Group {
         for q in 0..PT {
             rows[q] = self.rows[positions[q] as usize] as usize * L;
         }
+        // `mul`'s partial with respect to the row is the weight: it does not read the row's
+        // value (or the product), which this tile has no need to load
+        let unread = Lanes::splat(simd, 0.0);
         for c0 in (0..L).step_by(VECTOR) {
-            let mut acc = [simd.splat_f64s(0.0); PT];
+            let mut acc = [unread; PT];
             for q in 0..PT {
-                acc[q] = load::<S>(adjoints, rows[q] + c0);
+                acc[q] = Lanes::load(simd, adjoints, rows[q] + c0);
             }
             for m in (0..m_count).rev() {
-                let g = load::<S>(adjoints, self.outs[m] as usize * L + c0);
+                let g = Lanes::load(simd, adjoints, self.outs[m] as usize * L + c0);
                 for q in 0..PT {
-                    let w = simd.splat_f64s(weights[positions[q] as usize * m_count + m]);
-                    acc[q] = simd.add_f64s(acc[q], simd.mul_f64s(g, w));
+                    let w = Lanes::splat(simd, weights[positions[q] as usize * m_count + m]);
+                    let [d_row, _] = Binary::Mul.partials(unread, w, unread);
+                    acc[q] = acc[q] + g * d_row;
                 }
             }
             for q in 0..PT {
-                store::<S>(adjoints, rows[q] + c0, acc[q]);
+                store::<S>(adjoints, rows[q] + c0, acc[q].v);
             }
         }
     }
@@ -384,33 +480,37 @@ impl Group {
         ua: &mut [f64],
     ) {
         let m_count = self.members();
-        let zero = simd.splat_f64s(0.0);
+        // `mul`'s partial with respect to the weight is the row: it does not read the weight's
+        // value (or the product)
+        let unread = Lanes::splat(simd, 0.0);
         let mut at = [[0; PT]; MT];
-        let mut acc = [[zero; PT]; MT];
+        let mut acc = [[unread; PT]; MT];
         for t in 0..MT {
             for q in 0..PT {
                 at[t][q] = self.a[positions[q] as usize * m_count + m0 + t] as usize * PARTIALS;
-                acc[t][q] = load::<S>(ua, at[t][q]);
+                acc[t][q] = Lanes::load(simd, ua, at[t][q]);
             }
         }
         for c0 in (0..L).step_by(VECTOR) {
-            let mut g = [zero; MT];
-            let mut x = [zero; PT];
+            let mut g = [unread; MT];
+            let mut x = [unread; PT];
             for t in 0..MT {
-                g[t] = load::<S>(adjoints, self.outs[m0 + t] as usize * L + c0);
+                g[t] = Lanes::load(simd, adjoints, self.outs[m0 + t] as usize * L + c0);
             }
             for q in 0..PT {
-                x[q] = load::<S>(values, self.rows[positions[q] as usize] as usize * L + c0);
+                let row = self.rows[positions[q] as usize] as usize * L + c0;
+                x[q] = Lanes::load(simd, values, row);
             }
             for t in 0..MT {
                 for q in 0..PT {
-                    acc[t][q] = simd.add_f64s(acc[t][q], simd.mul_f64s(g[t], x[q]));
+                    let [_, d_weight] = Binary::Mul.partials(x[q], unread, unread);
+                    acc[t][q] = acc[t][q] + g[t] * d_weight;
                 }
             }
         }
         for t in 0..MT {
             for q in 0..PT {
-                store::<S>(ua, at[t][q], acc[t][q]);
+                store::<S>(ua, at[t][q], acc[t][q].v);
             }
         }
     }
