@@ -10,7 +10,7 @@ use petgraph::visit::EdgeRef;
 
 use super::NodeKind;
 use crate::error::{Error, NodeName};
-use crate::op::Op;
+use crate::op::{Op, OpKey};
 
 /// The storage: a petgraph DAG whose edges go from operand to op.
 ///
@@ -29,7 +29,8 @@ pub(crate) struct Inner {
     /// The distinct ops, by [`Stored::Op`] index.
     ops: Vec<Op>,
     op_indices: HashMap<OpKey, u32>,
-    recent_ops: [(OpKey, u32); 4],
+    /// The last ops looked up, newest first (`None` until filled).
+    recent_ops: [Option<(OpKey, u32)>; 4],
     pub(crate) params: Vec<u32>,
     /// The first error made while building with operators (which cannot return a `Result`).
     pub(super) deferred: Option<Error>,
@@ -59,13 +60,6 @@ pub(crate) enum Stored {
 }
 
 const _: () = assert!(std::mem::size_of::<Stored>() == 8);
-
-/// An op as [`Inner::ops`] tells ops apart: by name and by the bits of its parameter.
-type OpKey = (&'static str, Option<u64>);
-
-fn op_key(op: Op) -> OpKey {
-    (op.name(), op.parameter().map(|(_, v)| v.to_bits()))
-}
 
 impl Inner {
     /// What node `index` is (`None` past the last node).
@@ -112,9 +106,14 @@ impl Inner {
     /// first: a graph is built from a handful of distinct ops, in runs and cycles (a chain's
     /// `mul`, `add`, `sigmoid`), which then need no hashing.
     fn op_index(&mut self, op: Op) -> u32 {
-        let key = op_key(op);
-        if let Some(&(_, k)) = self.recent_ops.iter().find(|(recent, _)| *recent == key) {
-            return k;
+        let key = op.key();
+        if let Some((_, k)) = self
+            .recent_ops
+            .iter()
+            .flatten()
+            .find(|(recent, _)| *recent == key)
+        {
+            return *k;
         }
         let ops = &mut self.ops;
         let k = *self.op_indices.entry(key).or_insert_with(|| {
@@ -122,7 +121,7 @@ impl Inner {
             ops.len() as u32 - 1
         });
         self.recent_ops.rotate_right(1);
-        self.recent_ops[0] = (key, k);
+        self.recent_ops[0] = Some((key, k));
         k
     }
 

@@ -413,6 +413,34 @@ impl Op {
     }
 }
 
+/// Tells ops apart exactly, cheaply: the variant and the bits of the op's parameter (so that
+/// `powf(-0.0)` and `powf(0.0)` are two ops), for tables of the distinct ops of a graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum OpKey {
+    Unary(std::mem::Discriminant<Unary>, u64),
+    Binary(Binary),
+    Sum,
+    Dot,
+    Max,
+}
+
+impl Op {
+    /// The op's [`OpKey`].
+    #[inline]
+    pub(crate) fn key(self) -> OpKey {
+        match self {
+            Op::Unary(u) => {
+                let bits = self.parameter().map_or(0, |(_, v)| v.to_bits());
+                OpKey::Unary(std::mem::discriminant(&u), bits)
+            }
+            Op::Binary(b) => OpKey::Binary(b),
+            Op::Sum => OpKey::Sum,
+            Op::Dot => OpKey::Dot,
+            Op::Max => OpKey::Max,
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.parameter() {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Instr, Nary, Tape};
 use crate::graph::{Node, View};
-use crate::op::{Binary, Op, Unary};
+use crate::op::{Binary, Op, OpKey, Unary};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -83,19 +83,16 @@ impl Rows {
 #[derive(Default)]
 struct UnaryOps {
     ops: Vec<Unary>,
-    index: HashMap<(&'static str, Option<u64>), u32>,
+    index: HashMap<OpKey, u32>,
     /// The last op looked up: runs of the same op (a layer's activations, a chain) skip the
     /// hash map.
-    last: Option<((&'static str, Option<u64>), u32)>,
+    last: Option<(OpKey, u32)>,
 }
 
 impl UnaryOps {
-    /// The index of `op` (named by its name and its parameter's bits), added if new.
+    /// The index of `op`, added if new.
     fn index(&mut self, op: Unary) -> u32 {
-        let key = (
-            op.name(),
-            Op::Unary(op).parameter().map(|(_, v)| v.to_bits()),
-        );
+        let key = Op::Unary(op).key();
         match self.last {
             Some((last, index)) if last == key => index,
             _ => {

@@ -81,10 +81,14 @@ impl Tape {
             None => {
                 // inside a neuron: its instruction from that node on, then the ones before it
                 let (k, entry) = self.neuron_of(output);
+                let Instr::Neuron { op, out, start } = self.instrs[k] else {
+                    unreachable!("internal error: neuron_of gives a neuron")
+                };
+                let neuron = (op, out, start);
                 if check {
-                    self.neuron_backward::<true>(&self.instrs[k], values, adjoints, entry, seed)?;
+                    self.neuron_backward::<true>(neuron, values, adjoints, entry, seed)?;
                 } else {
-                    self.neuron_backward::<false>(&self.instrs[k], values, adjoints, entry, seed)?;
+                    self.neuron_backward::<false>(neuron, values, adjoints, entry, seed)?;
                 }
                 k
             }
@@ -187,14 +191,12 @@ impl Tape {
         // instruction in the sweep is usually the one that made that operand.
         let mut last = (u32::MAX, 0.0);
         for instr in self.instrs[..end].iter().rev() {
-            let out = instr.out();
-            let g = carried(adjoints, last, out);
-            let y = values[out as usize];
             last = match *instr {
-                Instr::Unary { op, a, .. } => {
+                Instr::Unary { op, out, a } => {
                     let op = self.unary_ops[op as usize];
+                    let g = carried(adjoints, last, out);
                     let x = values[a as usize];
-                    let ga = adjoints[a as usize] + g * op.derivative(x, y);
+                    let ga = adjoints[a as usize] + g * op.derivative(x, values[out as usize]);
                     adjoints[a as usize] = ga;
                     if CHECK && !ga.is_finite() {
                         let node = self.rows.node(out);
@@ -202,9 +204,10 @@ impl Tape {
                     }
                     (a, ga)
                 }
-                Instr::Binary { op, a, b, .. } => {
+                Instr::Binary { op, out, a, b } => {
+                    let g = carried(adjoints, last, out);
                     let (xa, xb) = (values[a as usize], values[b as usize]);
-                    let [da, db] = op.partials(xa, xb, y);
+                    let [da, db] = op.partials(xa, xb, values[out as usize]);
                     // a and b may be the same node (x * x): two separate accumulations.
                     let ga = adjoints[a as usize] + g * da;
                     adjoints[a as usize] = ga;
@@ -217,19 +220,28 @@ impl Tape {
                     // previous link, not a shared weight)
                     if a > b { (a, ga) } else { (b, gb) }
                 }
-                Instr::Nary { op, start, len, .. } => {
+                Instr::Nary {
+                    op,
+                    out,
+                    start,
+                    len,
+                } => {
+                    let g = adjoints[out as usize];
                     let operands = &self.args[start as usize..(start + len) as usize];
                     let value = |k: usize| values[operands[k] as usize];
-                    op.op().partials(operands.len(), value, y, |k, d| {
-                        adjoints[operands[k] as usize] += g * d;
-                    });
+                    op.op()
+                        .partials(operands.len(), value, values[out as usize], |k, d| {
+                            adjoints[operands[k] as usize] += g * d;
+                        });
                     if CHECK {
                         self.check_adjoints(instr, operands, values, adjoints)?;
                     }
                     (u32::MAX, 0.0)
                 }
-                Instr::Neuron { .. } => {
-                    self.neuron_backward::<CHECK>(instr, values, adjoints, Entry::Out, g)?
+                Instr::Neuron { op, out, start } => {
+                    let g = carried(adjoints, last, out);
+                    let neuron = (op, out, start);
+                    self.neuron_backward::<CHECK>(neuron, values, adjoints, Entry::Out, g)?
                 }
             };
         }
@@ -243,15 +255,12 @@ impl Tape {
     #[inline(always)]
     fn neuron_backward<const CHECK: bool>(
         &self,
-        instr: &Instr,
+        (op, out, start): (u32, u32, u32),
         values: &[f64],
         adjoints: &mut [f64],
         entry: Entry,
         g: f64,
     ) -> Result<(u32, f64)> {
-        let Instr::Neuron { op, out, start } = *instr else {
-            unreachable!("internal error: a neuron instruction")
-        };
         let act = self.unary_ops[op as usize];
         let [a, b, c] = self.neuron_operands(start);
         let inputs = [a, b, c].map(|r| values[r as usize]);
