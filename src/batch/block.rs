@@ -57,6 +57,17 @@ impl pulp::WithSimd for Blocks<'_, '_, '_> {
 }
 
 impl Plan {
+    /// The products `start..start + len` of the `dot` steps: how each reads its operands, and
+    /// its two factors (rows or uniforms).
+    #[inline(always)]
+    fn products(&self, start: u32, len: u32) -> impl Iterator<Item = (Pair, u32, u32)> + '_ {
+        let range = start as usize..(start + len) as usize;
+        (self.pair_kind[range.clone()].iter())
+            .zip(&self.pair_a[range.clone()])
+            .zip(&self.pair_b[range])
+            .map(|((&kind, &a), &b)| (kind, a, b))
+    }
+
     /// Forward and backward over associations `first..first + count`; each association's input
     /// values are the concatenation of its rows in `sources` (`(data, width)`: association `t`
     /// is `data[t * width..(t + 1) * width]`), in input-slot order. The output's adjoint is
@@ -218,12 +229,7 @@ impl Plan {
             }
             Step::Dot { out, start, len } => {
                 let mut acc = [0.0; L];
-                let range = start as usize..(start + len) as usize;
-                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
-                    .iter()
-                    .zip(&self.pair_a[range.clone()])
-                    .zip(&self.pair_b[range])
-                {
+                for (kind, a, b) in self.products(start, len) {
                     match kind {
                         Pair::RowWeight | Pair::Weight => {
                             let (x, w) = (row::<L>(values, a), uv[b as usize]);
@@ -321,12 +327,7 @@ impl Plan {
             }
             Step::Dot { out, start, len } => {
                 let g = *row::<L>(adjoints, out);
-                let range = start as usize..(start + len) as usize;
-                for ((&kind, &a), &b) in self.pair_kind[range.clone()]
-                    .iter()
-                    .zip(&self.pair_a[range.clone()])
-                    .zip(&self.pair_b[range])
-                {
+                for (kind, a, b) in self.products(start, len) {
                     match kind {
                         Pair::RowWeight => {
                             let w = uv[b as usize];
