@@ -214,7 +214,7 @@ impl Tape {
                     let gb = adjoints[b as usize] + g * db;
                     adjoints[b as usize] = gb;
                     if CHECK {
-                        self.check_adjoints(instr, &[a, b], values, adjoints)?;
+                        self.check_adjoints((Op::Binary(op), out), &[a, b], values, adjoints)?;
                     }
                     // the later-made operand is the likelier next in the sweep (a chain's
                     // previous link, not a shared weight)
@@ -234,7 +234,7 @@ impl Tape {
                             adjoints[operands[k] as usize] += g * d;
                         });
                     if CHECK {
-                        self.check_adjoints(instr, operands, values, adjoints)?;
+                        self.check_adjoints((op.op(), out), operands, values, adjoints)?;
                     }
                     (u32::MAX, 0.0)
                 }
@@ -303,11 +303,11 @@ impl Tape {
         Ok(if a > b { (a, ga) } else { (b, gb) })
     }
 
-    /// In anomaly mode, after `instr` added to its operands' adjoints: the first that is not
-    /// finite, reported at `instr`.
+    /// In anomaly mode, after the op `op` of the instruction writing row `out` added to its
+    /// operands' adjoints: the first that is not finite, reported at that op.
     fn check_adjoints(
         &self,
-        instr: &Instr,
+        (op, out): (Op, u32),
         operands: &[u32],
         values: &[f64],
         adjoints: &[f64],
@@ -315,15 +315,8 @@ impl Tape {
         for &r in operands {
             let value = adjoints[r as usize];
             if !value.is_finite() {
-                let op = match *instr {
-                    Instr::Unary { op, .. } | Instr::Neuron { op, .. } => {
-                        Op::Unary(self.unary_ops[op as usize])
-                    }
-                    Instr::Binary { op, .. } => Op::Binary(op),
-                    Instr::Nary { op, .. } => op.op(),
-                };
                 let operands = operands.iter().map(|&r| values[r as usize]).collect();
-                let node = self.rows.node(instr.out());
+                let node = self.rows.node(out);
                 return Err(self.anomaly("backward", node, op, value, operands));
             }
         }
