@@ -194,6 +194,37 @@ proptest! {
         }
     }
 
+    /// The block driver ([`backprop::Batch`]: lanes, shadows of uniform leaves, `dot` products
+    /// by kind) agrees with central finite differences on random DAGs, over three associations
+    /// in one block. The tolerance is the one-association test's above, for a sum of three.
+    #[test]
+    fn the_block_driver_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
+        let g = Graph::new();
+        let ids = spec.build(&g).unwrap();
+        let tape = g.compile().unwrap();
+        let output = *ids.last().unwrap();
+        prop_assume!(matches!(g.kind(output).unwrap(), NodeKind::Op(_)));
+        let one = spec.input_values();
+        let mut ws = tape.workspace();
+        tape.forward(&mut ws, &one).unwrap();
+        for &id in &ids {
+            if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
+                let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
+                prop_assume!(x.abs() > 1e-3);
+            }
+        }
+        let three = [one.clone(), one.clone(), one].concat();
+        let params = tape.initial_params().to_vec();
+        let mut grad = vec![0.0; params.len()];
+        let sum = tape.batch(output).unwrap().gradient(&params, &three, &mut grad).unwrap();
+        let value = tape.value(&ws, output).unwrap();
+        prop_assert!((sum - 3.0 * value).abs() <= 1e-12 * (1.0 + sum.abs()), "sum {} vs 3 x {}", sum, value);
+        let fd = central_differences(&tape, &params, &three, output, STEP).unwrap();
+        for (slot, (&a, &f)) in grad.iter().zip(&fd.params).enumerate() {
+            prop_assert!((a - f).abs() <= 3e-6 * (1.0 + a.abs()), "param slot {}: block {} vs fd {}", slot, a, f);
+        }
+    }
+
     /// Anomaly mode runs the same sweep with its checks compiled in: they must not change a
     /// bit of any node's value or adjoint, from the last node and from one in the middle.
     #[test]
