@@ -26,3 +26,9 @@ pub fn save_with_hook(
 ) -> Result<()> {
     crate::model_file::save_with_hook(net, path.as_ref(), before_rename)
 }
+
+/// Sets one of a network's parameters to any value, finite or not, without handing it to the
+/// graph and tape: a test's way to make a network that the file format must refuse to save.
+pub fn set_param_unchecked(net: &mut Mlp, slot: usize, value: f64) {
+    net.params_in_training()[slot] = value;
+}

@@ -1,13 +1,18 @@
-//! Training a layered network: epochs over associations (full batch as in the tutorial,
-//! mini-batch or stochastic with seeded shuffling), optimisers, stopping, divergence.
+//! Training: epochs over associations (full batch as in the tutorial, mini-batch or stochastic
+//! with seeded shuffling), optimisers, stopping, divergence; for any graph with a loss node
+//! ([`train_graph`]) and for a layered network ([`train`], [`train_with`]), which is one user of
+//! the same loop.
 //!
-//! Gradients come from [`Mlp::batch_gradient`] (the graph's reverse sweep); this module owns
-//! only the schedule and the update rules.
+//! Gradients come from a [`Batch`] of the loss (the graph's reverse sweep over blocks of
+//! associations); this module owns only the schedule and the update rules.
 
 use rand::RngExt;
 
+use crate::batch::Batch;
 use crate::error::{Error, Result};
+use crate::graph::NodeId;
 use crate::nn::{Init, Mlp, Reduction};
+use crate::tape::Tape;
 
 /// How the accumulated gradient changes the weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -201,6 +206,17 @@ pub enum BatchMode {
     MiniBatch(usize),
     /// One association per step, shuffled.
     Stochastic,
+}
+
+impl BatchMode {
+    /// Associations per step, out of `associations`.
+    fn size(self, associations: usize) -> usize {
+        match self {
+            BatchMode::Full => associations,
+            BatchMode::MiniBatch(n) => n,
+            BatchMode::Stochastic => 1,
+        }
+    }
 }
 
 /// Everything a training run needs besides the network and the data.
@@ -468,7 +484,7 @@ pub fn train_with(
     targets: &[f64],
     config: &TrainConfig,
     options: &RunOptions,
-    mut on_epoch: impl FnMut(usize, f64),
+    on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
     let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
     let t_count = inputs.len() / n_in;
@@ -489,21 +505,117 @@ pub fn train_with(
     options.validate()?;
     check_finite(inputs, n_in, "input")?;
     check_finite(targets, n_out, "target")?;
-    let batch_size = match config.batch {
-        BatchMode::Full => t_count,
-        BatchMode::MiniBatch(n) => n,
-        BatchMode::Stochastic => 1,
-    };
-    let mut batch = net.batch_with_threads(config.lanes.min(batch_size), options.threads)?;
-    let mut grad = vec![0.0; net.params().len()];
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    let mut batch = net.batch_with_threads(lanes, options.threads)?;
+    // the network's tape takes each association's inputs, then its targets
+    let data = [(inputs, n_in), (targets, n_out)];
+    let history = fit(
+        &mut batch,
+        net.params_in_training(),
+        &data,
+        t_count,
+        config,
+        options,
+        on_epoch,
+    );
+    net.sync();
+    history
+}
+
+/// Trains any graph: gradient steps on `params` (one value per parameter of `tape`, in slot
+/// order) that lower the error `E = sum_t loss_t` (or its mean, as `config.reduction` says)
+/// over the associations of `data`, each `loss_t` the value of node `loss` for association `t`.
+/// `data` holds the associations one after the other, one value per input leaf of the tape in
+/// slot order (targets are input leaves like any other: the graph's loss node reads them).
+/// Everything else is as [`train_with`]: batch modes, optimisers, the error threshold,
+/// divergence, the history.
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a bad configuration or a `loss` that is a leaf;
+/// [`Error::NoAssociations`] for empty data; [`Error::Shape`] for data that is not a whole
+/// number of associations; [`Error::ParamCount`] for `params` of the wrong length;
+/// [`Error::NonFiniteConstant`] naming the first non-finite value of `data`;
+/// [`Error::Diverged`] when an epoch's error or a parameter stops being finite, in which case
+/// `params` keeps the values it had at the start of that epoch (the last finite ones).
+///
+/// # Examples
+/// ```
+/// use backprop::Graph;
+/// use backprop::train::{train_graph, RunOptions, TrainConfig};
+/// // fit y = w x + b to three points of y = 2x - 1, by half squared error
+/// let g = Graph::new();
+/// let (x, target) = (g.input("x"), g.input("target"));
+/// let (w, b) = (g.param("w", 0.0), g.param("b", 0.0));
+/// let loss = (x * w + b - target).powf(2.0) * 0.5;
+/// let tape = g.compile()?;
+/// let data = [0.0, -1.0, 1.0, 1.0, 2.0, 3.0]; // (x, target) per association
+/// let mut params = tape.initial_params().to_vec();
+/// let config = TrainConfig::gradient_descent(0.1, 2000);
+/// train_graph(&tape, loss, &mut params, &data, &config, &RunOptions::default(), |_, _| {})?;
+/// assert!((params[0] - 2.0).abs() < 1e-6 && (params[1] + 1.0).abs() < 1e-6);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train_graph(
+    tape: &Tape,
+    loss: impl Into<NodeId>,
+    params: &mut [f64],
+    data: &[f64],
+    config: &TrainConfig,
+    options: &RunOptions,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let t_count = tape.association_count(data)?;
+    if t_count == 0 {
+        return Err(Error::NoAssociations);
+    }
+    if params.len() != tape.param_count() {
+        return Err(Error::ParamCount {
+            expected: tape.param_count(),
+            got: params.len(),
+        });
+    }
+    config.validate(t_count)?;
+    options.validate()?;
+    let n_in = tape.input_count();
+    check_finite(data, n_in, "input value")?;
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    let mut batch = tape
+        .batch(loss)?
+        .with_lanes(lanes)?
+        .with_threads(options.threads)?;
+    fit(
+        &mut batch,
+        params,
+        &[(data, n_in)],
+        t_count,
+        config,
+        options,
+        on_epoch,
+    )
+}
+
+/// The training loop of [`train_with`] and [`train_graph`], on a batch of the loss: `data`
+/// holds `t_count` associations as column blocks `(values, width)`, each association's input
+/// values being the concatenation of its rows in the blocks, in input-slot order.
+fn fit(
+    batch: &mut Batch,
+    params: &mut [f64],
+    data: &[(&[f64], usize)],
+    t_count: usize,
+    config: &TrainConfig,
+    options: &RunOptions,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let batch_size = config.batch.size(t_count);
+    let mut grad = vec![0.0; params.len()];
     let mut state = OptimiserState::new(grad.len());
     let mut order: Vec<usize> = (0..t_count).collect();
     let mut rng = Init::rng(config.seed);
-    let (mut batch_inputs, mut batch_targets) = (Vec::new(), Vec::new());
+    let mut chunk_data: Vec<Vec<f64>> = vec![Vec::new(); data.len()];
     let mut errors = Vec::new();
-    let mut start_params = net.params().to_vec();
+    let mut start_params = params.to_vec();
     for epoch in 1..=config.max_epochs {
-        start_params.copy_from_slice(net.params());
+        start_params.copy_from_slice(params);
         let optimiser = config.optimiser.with_learning_rate(options.schedule.rate(
             config.optimiser.learning_rate(),
             epoch - 1,
@@ -517,25 +629,25 @@ pub fn train_with(
         let mut epoch_error = 0.0;
         for chunk in order.chunks(batch_size) {
             grad.fill(0.0);
+            let weight = config.reduction.weight(chunk.len());
             let e = if config.batch == BatchMode::Full {
-                net.batch_gradient(&mut batch, inputs, targets, config.reduction, &mut grad)?
+                batch.run(params, data, t_count, weight, &mut grad)?
             } else {
-                batch_inputs.clear();
-                batch_targets.clear();
-                for &t in chunk {
-                    batch_inputs.extend_from_slice(&inputs[t * n_in..(t + 1) * n_in]);
-                    batch_targets.extend_from_slice(&targets[t * n_out..(t + 1) * n_out]);
+                for (gathered, &(values, width)) in chunk_data.iter_mut().zip(data) {
+                    gathered.clear();
+                    for &t in chunk {
+                        gathered.extend_from_slice(&values[t * width..(t + 1) * width]);
+                    }
                 }
-                net.batch_gradient(
-                    &mut batch,
-                    &batch_inputs,
-                    &batch_targets,
-                    config.reduction,
-                    &mut grad,
-                )?
-            };
+                let blocks: Vec<(&[f64], usize)> = chunk_data
+                    .iter()
+                    .zip(data)
+                    .map(|(gathered, &(_, width))| (&gathered[..], width))
+                    .collect();
+                batch.run(params, &blocks, chunk.len(), weight, &mut grad)?
+            } * weight;
             let penalty = if options.l2 > 0.0 {
-                l2_penalty(options.l2, net.params(), &mut grad)
+                l2_penalty(options.l2, params, &mut grad)
             } else {
                 0.0
             };
@@ -543,10 +655,10 @@ pub fn train_with(
                 Reduction::Sum => e,
                 Reduction::Mean => e * chunk.len() as f64 / t_count as f64,
             } + penalty;
-            state.step(optimiser, net.params_mut(), &grad);
+            state.step(optimiser, params, &grad);
         }
-        if !epoch_error.is_finite() || net.params().iter().any(|w| !w.is_finite()) {
-            net.set_params(&start_params)?;
+        if !epoch_error.is_finite() || params.iter().any(|w| !w.is_finite()) {
+            params.copy_from_slice(&start_params);
             return Err(Error::Diverged {
                 epoch,
                 error: epoch_error,

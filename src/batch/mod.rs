@@ -190,13 +190,15 @@ impl Batch {
     /// respect to every parameter, **added** to `grad` (the accumulation is the caller's to
     /// reset).
     ///
+    /// A graph without input leaves has one association, given as no values.
+    ///
     /// # Errors
-    /// [`Error::NoAssociations`] for no inputs; [`Error::Shape`] for inputs that are not a
-    /// whole number of associations; [`Error::ParamCount`] for `params` or `grad` of the wrong
+    /// [`Error::NoAssociations`] for no inputs (to a graph that has input leaves);
+    /// [`Error::Shape`] for inputs that are not a whole number of associations; [`Error::ParamCount`] for `params` or `grad` of the wrong
     /// length; in anomaly mode, [`Error::Anomaly`].
     pub fn gradient(&mut self, params: &[f64], inputs: &[f64], grad: &mut [f64]) -> Result<f64> {
         let count = self.tape.association_count(inputs)?;
-        if inputs.is_empty() {
+        if count == 0 {
             return Err(Error::NoAssociations);
         }
         let n_in = self.tape.input_count();

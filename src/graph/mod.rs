@@ -196,6 +196,38 @@ impl Graph {
         e
     }
 
+    /// The parameters' values as held by the graph (the initial values a compiled tape starts
+    /// from), in slot order.
+    pub fn param_values(&self) -> Vec<f64> {
+        self.inner.borrow().param_values.clone()
+    }
+
+    /// Sets the parameters' values held by the graph (in slot order): what
+    /// [`Graph::compile`], [`crate::symbolic`] and [`crate::gradcheck`] read as the parameters'
+    /// values from then on.
+    ///
+    /// # Errors
+    /// [`Error::ParamCount`] for the wrong number of values; [`Error::NonFiniteConstant`]
+    /// naming the first parameter whose value is not finite (nothing is changed then).
+    pub fn set_param_values(&self, values: &[f64]) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        if values.len() != inner.param_values.len() {
+            return Err(Error::ParamCount {
+                expected: inner.param_values.len(),
+                got: values.len(),
+            });
+        }
+        if let Some(slot) = values.iter().position(|v| !v.is_finite()) {
+            let what = format!("the value of parameter {}", inner.name(inner.params[slot]));
+            return Err(Error::NonFiniteConstant {
+                what,
+                value: values[slot],
+            });
+        }
+        inner.param_values.copy_from_slice(values);
+        Ok(())
+    }
+
     /// A new constant leaf. A non-finite value is reported by [`Graph::compile`].
     pub fn constant(&self, value: f64) -> Expr<'_> {
         let e = self.labelled(Node::Const(value), "");

@@ -200,6 +200,22 @@ impl Tape {
         &self.param_init
     }
 
+    /// Sets the parameters' initial values: those a new [`Workspace`], [`Tape::gradients`] and
+    /// [`Tape::evaluate`] start from.
+    ///
+    /// # Errors
+    /// [`Error::ParamCount`] for the wrong number of values.
+    pub fn set_initial_params(&mut self, values: &[f64]) -> Result<()> {
+        if values.len() != self.param_init.len() {
+            return Err(Error::ParamCount {
+                expected: self.param_init.len(),
+                got: values.len(),
+            });
+        }
+        self.param_init.copy_from_slice(values);
+        Ok(())
+    }
+
     /// The input nodes, in slot order.
     pub fn input_nodes(&self) -> Vec<NodeId> {
         self.inputs

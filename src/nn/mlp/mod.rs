@@ -178,12 +178,14 @@ impl Mlp {
         self.spec.sizes.len() - 1
     }
 
-    /// The graph the network is made of.
+    /// The graph the network is made of, its parameters at the network's current weights (set,
+    /// loaded or trained): [`crate::symbolic`] and [`crate::gradcheck`] on it see those weights.
     pub fn graph(&self) -> &Graph {
         &self.graph
     }
 
-    /// The compiled graph.
+    /// The compiled graph, its initial parameters at the network's current weights: a new
+    /// workspace, [`Tape::gradients`] and [`Tape::evaluate`] start from them.
     pub fn tape(&self) -> &Tape {
         &self.tape
     }

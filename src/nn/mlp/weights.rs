@@ -1,6 +1,8 @@
 //! A layered network's weights, addressed as in the tutorial: `w_ij` of layer `l` by
 //! (layer, from, to), or as the flat parameter vector.
 
+use std::sync::Arc;
+
 use super::{Mlp, finite};
 use crate::error::{Error, Result};
 
@@ -55,6 +57,7 @@ impl Mlp {
         let slot = self.weight_slot(layer, from, to)?;
         finite(value, || format!("weight w{layer}[{from}->{to}]"))?;
         self.params[slot] = value;
+        self.sync();
         Ok(())
     }
 
@@ -121,17 +124,13 @@ impl Mlp {
             params.extend_from_slice(&b[l]);
         }
         self.params = params;
+        self.sync();
         Ok(())
     }
 
     /// The flat parameter vector (layer by layer, `W[l]` out-major then `b[l]`).
     pub fn params(&self) -> &[f64] {
         &self.params
-    }
-
-    /// The flat parameter vector, for optimisers.
-    pub fn params_mut(&mut self) -> &mut [f64] {
-        &mut self.params
     }
 
     /// Sets the flat parameter vector.
@@ -149,6 +148,24 @@ impl Mlp {
             finite(v, || format!("parameter {k}"))?;
         }
         self.params.copy_from_slice(params);
+        self.sync();
         Ok(())
+    }
+
+    /// Hands the current weights to the graph and the tape, so that whatever the network hands
+    /// out ([`Mlp::graph`], [`Mlp::tape`]) answers with them.
+    pub(crate) fn sync(&mut self) {
+        self.graph
+            .set_param_values(&self.params)
+            .expect("internal error: the network's parameters fit its graph and are finite");
+        Arc::make_mut(&mut self.tape)
+            .set_initial_params(&self.params)
+            .expect("internal error: the network's parameters fit its tape");
+    }
+
+    /// The flat parameter vector, to be changed in place by training, which calls
+    /// [`Mlp::sync`] when it is done.
+    pub(crate) fn params_in_training(&mut self) -> &mut [f64] {
+        &mut self.params
     }
 }
