@@ -101,8 +101,16 @@ pub enum Error {
     #[error("the data has no associations: at least 1 is needed")]
     NoAssociations,
     /// Zero associations at once were asked for.
-    #[error("a workspace needs at least 1 association per pass, got 0")]
+    #[error("a batch needs blocks of at least 1 association, got 0")]
     NoLanes,
+    /// A workspace was read before the pass that computes what was asked for.
+    #[error("{what} read before any {pass} pass on this workspace: run Tape::{pass} first")]
+    PassNotRun {
+        /// "forward" or "backward".
+        pass: &'static str,
+        /// What was read ("the value of node 3", "the gradient", ...).
+        what: String,
+    },
     /// A value of the forward or backward pass is not finite (reported in anomaly mode).
     #[error("{pass} pass: {node} = {op} gave {value} from operands {operands:?}")]
     Anomaly {

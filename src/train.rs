@@ -487,20 +487,7 @@ pub fn train_with(
     on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
     let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
-    let t_count = inputs.len() / n_in;
-    if inputs.is_empty() {
-        return Err(Error::NoAssociations);
-    }
-    if t_count == 0 || inputs.len() != t_count * n_in || targets.len() != t_count * n_out {
-        return Err(Error::Shape {
-            what: format!(
-                "targets for {t_count} associations of {n_in} inputs (got {} input values)",
-                inputs.len()
-            ),
-            expected: t_count * n_out,
-            got: targets.len(),
-        });
-    }
+    let t_count = net.association_count(inputs, targets)?;
     config.validate(t_count)?;
     options.validate()?;
     check_finite(inputs, n_in, "input")?;

@@ -243,3 +243,46 @@ fn anomaly_mode_catches_a_non_finite_gradient_in_the_backward_pass() {
     tape.backward(&mut ws, z).unwrap();
     assert_eq!(tape.gradient(&ws, x).unwrap(), f64::INFINITY);
 }
+
+#[test]
+fn reading_a_pass_that_has_not_run_is_an_error_naming_it() {
+    let g = Graph::new();
+    let x = g.input("x");
+    let w = g.param("w", 2.0);
+    let y = (x * w).labelled("y");
+    let tape = g.compile().unwrap();
+    let mut ws = tape.workspace();
+    let err = tape.value(&ws, y).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the value of node 2 (y) read before any forward pass on this workspace: run Tape::forward first"
+    );
+    assert!(matches!(
+        tape.backward(&mut ws, y),
+        Err(Error::PassNotRun {
+            pass: "forward",
+            ..
+        })
+    ));
+    tape.forward(&mut ws, &[3.0]).unwrap();
+    assert_eq!(tape.value(&ws, y).unwrap(), 6.0);
+    // no backward pass yet: a gradient of 0 would be a silent lie
+    let err = tape.gradient(&ws, w).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the gradient of node 1 (w) read before any backward pass on this workspace: run Tape::backward first"
+    );
+    assert!(tape.gradients_of(&ws).is_err());
+    assert!(tape.accumulate_param_gradients(&ws, &mut [0.0]).is_err());
+    tape.backward(&mut ws, y).unwrap();
+    assert_eq!(tape.gradient(&ws, w).unwrap(), 3.0); // dy/dw = x
+    // a new forward pass makes the old adjoints stale
+    tape.forward(&mut ws, &[5.0]).unwrap();
+    assert!(matches!(
+        tape.gradient(&ws, w),
+        Err(Error::PassNotRun {
+            pass: "backward",
+            ..
+        })
+    ));
+}

@@ -742,22 +742,25 @@ fn layered_specification_catalogue() {
     refused(
         "inputs three wide for a network of two inputs",
         || train(&mut net, &three_wide, &targets, &gd, |_, _| {}),
-        shape(
-            "targets for 6 associations of 2 inputs (got 12 input values)",
-            6,
-            4,
-        ),
-        "shape mismatch: targets for 6 associations of 2 inputs (got 12 input values): expected 6, got 4",
+        shape("target values (1 for each of 6 associations)", 6, 4),
+        "shape mismatch: target values (1 for each of 6 associations): expected 6, got 4",
     );
     refused(
         "targets two wide for a network of one output",
         || train(&mut net, &inputs, &[0.0; 8], &gd, |_, _| {}),
-        shape(
-            "targets for 4 associations of 2 inputs (got 8 input values)",
-            4,
-            8,
-        ),
-        "shape mismatch: targets for 4 associations of 2 inputs (got 8 input values): expected 4, got 8",
+        shape("target values (1 for each of 4 associations)", 4, 8),
+        "shape mismatch: target values (1 for each of 4 associations): expected 4, got 8",
+    );
+    // inputs that are not a whole number of associations are named as such, with the
+    // next whole number of values (it used to report the targets: "expected 2, got 2")
+    let mut three_inputs = MlpSpec::new(&[3, 2, 2], Activation::Sigmoid, Activation::Identity)
+        .build()
+        .unwrap();
+    refused(
+        "4 input values for a network of 3 inputs",
+        || train(&mut three_inputs, &[0.5; 4], &[0.0; 2], &gd, |_, _| {}),
+        shape("input values (a whole number of associations of 3)", 6, 4),
+        "shape mismatch: input values (a whole number of associations of 3): expected 6, got 4",
     );
     refused(
         "no data at all",
@@ -906,7 +909,7 @@ fn layered_specification_catalogue() {
         "a batch of 0 lanes",
         || net.batch(0),
         Error::NoLanes,
-        "a workspace needs at least 1 association per pass, got 0",
+        "a batch needs blocks of at least 1 association, got 0",
     );
     assert_eq!(
         net.params(),

@@ -39,10 +39,12 @@ impl Tape {
     /// the last backward pass entered that neuron.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`];
+    /// [`Error::PassNotRun`] if no backward pass has run since the last forward pass.
     pub fn gradient(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
         self.check_workspace(ws)?;
         let node = self.check(node.into())?;
+        self.check_backward_done(ws, || format!("the gradient of {}", self.name(node)))?;
         Ok(self.adjoint(ws, node))
     }
 
@@ -77,9 +79,11 @@ impl Tape {
     ///
     /// # Errors
     /// [`Error::ParamCount`] if `acc` does not have one entry per parameter;
-    /// [`Error::WorkspaceMismatch`].
+    /// [`Error::WorkspaceMismatch`]; [`Error::PassNotRun`] if no backward pass has run since
+    /// the last forward pass.
     pub fn accumulate_param_gradients(&self, ws: &Workspace, acc: &mut [f64]) -> Result<()> {
         self.check_workspace(ws)?;
+        self.check_backward_done(ws, || "the parameters' gradients".into())?;
         if acc.len() != self.params.len() {
             return Err(Error::ParamCount {
                 expected: self.params.len(),
@@ -95,9 +99,11 @@ impl Tape {
     /// The last backward pass's gradient with respect to every node, as a value of its own.
     ///
     /// # Errors
-    /// [`Error::WorkspaceMismatch`].
+    /// [`Error::WorkspaceMismatch`]; [`Error::PassNotRun`] if no backward pass has run since
+    /// the last forward pass.
     pub fn gradients_of(&self, ws: &Workspace) -> Result<Gradients> {
         self.check_workspace(ws)?;
+        self.check_backward_done(ws, || "the gradients".into())?;
         let by_node = (0..self.nodes as u32)
             .map(|node| self.adjoint(ws, node))
             .collect();

@@ -38,6 +38,9 @@ impl Tape {
         for (&row, &value) in self.input_rows.iter().zip(inputs) {
             ws.values[row as usize] = value;
         }
+        // the adjoints of an earlier backward pass are for other values
+        ws.output = u32::MAX;
+        ws.forward_done = true;
         if ws.anomaly {
             self.forward_pass::<true>(&mut ws.values)
         } else {
@@ -52,7 +55,8 @@ impl Tape {
     ///
     /// # Errors
     /// [`Error::ForeignNode`]/[`Error::UnknownNode`] for an output not in the graph;
-    /// [`Error::WorkspaceMismatch`]; in anomaly mode, [`Error::Anomaly`].
+    /// [`Error::WorkspaceMismatch`]; [`Error::PassNotRun`] before any forward pass; in anomaly
+    /// mode, [`Error::Anomaly`].
     pub fn backward(&self, ws: &mut Workspace, output: impl Into<NodeId>) -> Result<()> {
         self.backward_seeded(ws, output, 1.0)
     }
@@ -67,6 +71,12 @@ impl Tape {
     ) -> Result<()> {
         self.check_workspace(ws)?;
         let output = self.check(output.into())?;
+        if !ws.forward_done {
+            return Err(Error::PassNotRun {
+                pass: "forward",
+                what: "the values the backward pass needs".into(),
+            });
+        }
         ws.adjoints.fill(0.0);
         ws.output = output;
         ws.seed = seed;

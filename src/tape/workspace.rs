@@ -16,8 +16,11 @@ pub struct Workspace {
     pub(super) values: Vec<f64>,
     pub(super) adjoints: Vec<f64>,
     pub(super) anomaly: bool,
-    /// The node the last backward pass started from (`u32::MAX` before the first) and its
-    /// seed, from which a node inside a neuron finds its adjoint.
+    /// Whether a forward pass has run.
+    pub(super) forward_done: bool,
+    /// The node the last backward pass started from (`u32::MAX` before the first, and after a
+    /// forward pass, which makes the adjoints stale) and its seed, from which a node inside a
+    /// neuron finds its adjoint.
     pub(super) output: u32,
     pub(super) seed: f64,
 }
@@ -50,6 +53,7 @@ impl Tape {
             values: vec![0.0; self.row_count()],
             adjoints: vec![0.0; self.row_count()],
             anomaly: false,
+            forward_done: false,
             output: u32::MAX,
             seed: 0.0,
         };
@@ -60,6 +64,21 @@ impl Tape {
             ws.values[row as usize] = value;
         }
         ws
+    }
+
+    /// [`Error::PassNotRun`] if no backward pass has run since the last forward pass.
+    pub(super) fn check_backward_done(
+        &self,
+        ws: &Workspace,
+        what: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if ws.output == u32::MAX {
+            return Err(Error::PassNotRun {
+                pass: "backward",
+                what: what(),
+            });
+        }
+        Ok(())
     }
 
     pub(super) fn check_workspace(&self, ws: &Workspace) -> Result<()> {
@@ -107,10 +126,17 @@ impl Tape {
     /// with the same bits unless a parameter among them was set since the forward pass.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`].
+    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`];
+    /// [`Error::PassNotRun`] before any forward pass.
     pub fn value(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
         self.check_workspace(ws)?;
         let node = self.check(node.into())?;
+        if !ws.forward_done {
+            return Err(Error::PassNotRun {
+                pass: "forward",
+                what: format!("the value of {}", self.name(node)),
+            });
+        }
         Ok(match self.rows.row(node) {
             Some(row) => ws.values[row as usize],
             None => {

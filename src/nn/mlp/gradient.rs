@@ -43,22 +43,7 @@ impl Mlp {
         reduction: Reduction,
         grad: &mut [f64],
     ) -> Result<f64> {
-        let (n_in, n_out) = (self.spec.sizes[0], self.targets.len());
-        let t_count = inputs.len() / n_in;
-        if inputs.is_empty() {
-            return Err(Error::NoAssociations);
-        }
-        if inputs.len() != t_count * n_in || targets.len() != t_count * n_out || t_count == 0 {
-            return Err(Error::Shape {
-                what: format!(
-                    "targets for {} associations of {n_in} inputs (got {} input values)",
-                    t_count,
-                    inputs.len()
-                ),
-                expected: t_count * n_out,
-                got: targets.len(),
-            });
-        }
+        let t_count = self.association_count(inputs, targets)?;
         if grad.len() != self.params.len() {
             return Err(Error::ParamCount {
                 expected: self.params.len(),
@@ -72,7 +57,7 @@ impl Mlp {
             });
         }
         let weight = reduction.weight(t_count);
-        let sources = [(inputs, n_in), (targets, n_out)];
+        let sources = [(inputs, self.spec.sizes[0]), (targets, self.targets.len())];
         let error = batch.run(&self.params, &sources, t_count, weight, grad)?;
         Ok(error * weight)
     }
@@ -91,5 +76,34 @@ impl Mlp {
         let mut batch = self.batch(1)?;
         let e = self.batch_gradient(&mut batch, inputs, targets, reduction, &mut grad)?;
         Ok((e, grad))
+    }
+
+    /// The number of associations of `inputs` (`T x width(0)` values) and `targets`
+    /// (`T x width(L)`), one after the other.
+    ///
+    /// # Errors
+    /// [`Error::NoAssociations`] for no inputs; [`Error::Shape`] for inputs that are not a
+    /// whole number of associations, or targets that are not one per association.
+    pub(crate) fn association_count(&self, inputs: &[f64], targets: &[f64]) -> Result<usize> {
+        let (n_in, n_out) = (self.spec.sizes[0], self.targets.len());
+        if inputs.is_empty() {
+            return Err(Error::NoAssociations);
+        }
+        let t_count = inputs.len() / n_in;
+        if inputs.len() != t_count * n_in {
+            return Err(Error::Shape {
+                what: format!("input values (a whole number of associations of {n_in})"),
+                expected: (t_count + 1) * n_in,
+                got: inputs.len(),
+            });
+        }
+        if targets.len() != t_count * n_out {
+            return Err(Error::Shape {
+                what: format!("target values ({n_out} for each of {t_count} associations)"),
+                expected: t_count * n_out,
+                got: targets.len(),
+            });
+        }
+        Ok(t_count)
     }
 }
