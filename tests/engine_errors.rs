@@ -31,10 +31,17 @@ fn node_from_another_graph_in_an_operator_is_reported_at_compile() {
     let a = g1.input("a");
     let b = g2.input("b");
     let _ = a * b;
-    assert!(matches!(
-        g1.compile().unwrap_err(),
-        Error::ForeignNode { .. }
-    ));
+    let err = g1.compile().unwrap_err();
+    assert!(matches!(err, Error::ForeignNode { .. }));
+    // the handle knows its own graph, so the node is named with its label there
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "node 0 (b) belongs to graph #{}, not to graph #{}",
+            g2.id(),
+            g1.id()
+        )
+    );
 }
 
 #[test]

@@ -343,6 +343,11 @@ impl Graph {
         Ok(self.expr(index))
     }
 
+    /// Node `index` of this graph as error messages name it.
+    pub(crate) fn name_of(&self, index: u32) -> NodeName {
+        self.inner.borrow().name(index)
+    }
+
     /// Checks that `node` belongs to this graph and exists; returns its index.
     ///
     /// # Errors
@@ -399,9 +404,20 @@ impl Graph {
     /// return a `Result`). Foreign or invalid operands give a NaN constant in place of the op.
     pub(crate) fn op_deferred<'g>(&'g self, op: Op, operands: &[Expr<'_>]) -> Expr<'g> {
         let problem = validate_op(op, operands.len()).err().or_else(|| {
-            operands
-                .iter()
-                .find_map(|operand| self.check(operand.id()).err())
+            operands.iter().find_map(|operand| {
+                let error = self.check(operand.id()).err()?;
+                Some(match error {
+                    // a handle knows its own graph: name the foreign node with its label
+                    Error::ForeignNode {
+                        node_graph, graph, ..
+                    } => Error::ForeignNode {
+                        node: operand.graph().name_of(operand.id().index),
+                        node_graph,
+                        graph,
+                    },
+                    other => other,
+                })
+            })
         });
         if let Some(error) = problem {
             self.inner.borrow_mut().defer(error);
