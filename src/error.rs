@@ -103,6 +103,32 @@ pub enum Error {
     /// Zero associations at once were asked for.
     #[error("a batch needs blocks of at least 1 association, got 0")]
     NoLanes,
+    /// A node given as an input is not one of the graph's input leaves.
+    #[error("{node} is not an input")]
+    NotAnInput {
+        /// The node.
+        node: NodeName,
+    },
+    /// An association names an input that it gives a value to twice.
+    #[error("{node} is given a value twice in one association")]
+    InputGivenTwice {
+        /// The input.
+        node: NodeName,
+    },
+    /// An association gives no value to an input.
+    #[error("no value for {node}: an association gives one to every input")]
+    MissingInput {
+        /// The input.
+        node: NodeName,
+    },
+    /// No input carries the label asked for, or more than one does.
+    #[error("{count} inputs are labelled {label:?}: exactly 1 is needed")]
+    InputLabel {
+        /// The label.
+        label: String,
+        /// How many inputs carry it.
+        count: usize,
+    },
     /// A workspace was read before the pass that computes what was asked for.
     #[error("{what} read before any {pass} pass on this workspace: run Tape::{pass} first")]
     PassNotRun {

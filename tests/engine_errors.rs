@@ -293,3 +293,76 @@ fn reading_a_pass_that_has_not_run_is_an_error_naming_it() {
         })
     ));
 }
+
+#[test]
+fn associations_by_name_refuse_unknown_doubled_and_missing_inputs_naming_them() {
+    let g = Graph::new();
+    let (x, t) = (g.input("x"), g.input("t"));
+    let (a, b) = (g.input("same"), g.input("same"));
+    let w = g.param("w", 1.0);
+    let y = x * w - t + a + b;
+    let tape = g.compile().unwrap();
+    let err = tape.association_by_label([("nope", 1.0)]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "0 inputs are labelled \"nope\": exactly 1 is needed"
+    );
+    let err = tape.association_by_label([("same", 1.0)]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "2 inputs are labelled \"same\": exactly 1 is needed"
+    );
+    let err = tape
+        .association_by_label([("x", 1.0), ("x", 2.0)])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "node 0 (x) is given a value twice in one association"
+    );
+    let err = tape
+        .association([(x, 1.0), (a, 0.0), (b, 0.0)])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no value for node 1 (t): an association gives one to every input"
+    );
+    let err = tape.association([(w, 1.0)]).unwrap_err();
+    assert_eq!(err.to_string(), "node 4 (w) is not an input");
+    let err = tape.param_slot(x).unwrap_err();
+    assert_eq!(err.to_string(), "node 0 (x) is not a trainable parameter");
+    // by handle, in any order: the slots come from the graph, not from the caller's order
+    let values = tape
+        .association([(b, 4.0), (t, 1.0), (a, 3.0), (x, 2.0)])
+        .unwrap();
+    assert_eq!(values, [2.0, 1.0, 3.0, 4.0]);
+    assert_eq!(tape.evaluate(&values, y).unwrap(), 2.0 - 1.0 + 3.0 + 4.0);
+    let mut ws = tape.workspace();
+    tape.set_param(&mut ws, w, 0.5).unwrap();
+    assert_eq!(tape.param(&ws, w).unwrap(), 0.5);
+    assert_eq!(tape.params(&ws)[tape.param_slot(w).unwrap()], 0.5);
+}
+
+/// Declaring one more input in the middle shifts every later slot; associations given by label
+/// are unaffected and give the same value.
+#[test]
+fn an_input_declared_in_the_middle_does_not_shift_a_labelled_association() {
+    let evaluate = |extra: bool| {
+        let g = Graph::new();
+        let x = g.input("x");
+        let bonus = extra.then(|| g.input("bonus"));
+        let t = g.input("t");
+        let mut y = x * 3.0 - t;
+        if let Some(bonus) = bonus {
+            y = y + bonus * 0.0;
+        }
+        let tape = g.compile().unwrap();
+        let mut values = vec![("t", 1.0), ("x", 2.0)];
+        if extra {
+            values.push(("bonus", 7.0));
+        }
+        let association = tape.association_by_label(values).unwrap();
+        tape.evaluate(&association, y).unwrap()
+    };
+    assert_eq!(evaluate(false), 5.0);
+    assert_eq!(evaluate(true), 5.0);
+}

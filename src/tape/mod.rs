@@ -18,6 +18,7 @@
 
 mod compile;
 mod gradients;
+mod names;
 mod sweep;
 #[cfg(test)]
 mod tests;
