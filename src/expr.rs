@@ -4,7 +4,8 @@
 //! This module owns the notation only; the ops' maths is in [`crate::op`].
 
 use std::fmt;
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use crate::graph::{Graph, NodeId};
 use crate::op::{Binary, Op, Scalar, Unary};
@@ -22,6 +23,28 @@ use crate::op::{Binary, Op, Scalar, Unary};
 /// let y = x * x + 2.0 * x; // x is used three times: fan-out and both operands of one op
 /// let grads = g.compile()?.gradients(&[3.0], y)?;
 /// assert_eq!(grads.wrt(x)?, 2.0 * 3.0 + 2.0);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+///
+/// # Returning a graph with its handles
+/// A handle borrows its graph, so a function cannot return both. Return the graph with the
+/// [`NodeId`]s of the nodes that matter (a `NodeId` is plain data), and take handles again
+/// with [`Graph::handle`] where operators are wanted:
+/// ```
+/// use backprop::{Graph, NodeId};
+/// /// `y = tanh(w x + b)`, its graph and the nodes the caller needs.
+/// fn neuron() -> (Graph, [NodeId; 2]) {
+///     let g = Graph::new();
+///     let x = g.input("x");
+///     let (w, b) = (g.param("w", 0.5), g.param("b", 0.1));
+///     let y = (x * w + b).tanh();
+///     let ids = [x.id(), y.id()];
+///     (g, ids)
+/// }
+/// let (g, [x, y]) = neuron();
+/// let loss = (g.handle(y)? - 1.0).powi(2); // more nodes, on the returned graph
+/// let grads = g.compile()?.gradients(&[2.0], loss)?;
+/// assert!(grads.wrt(x)?.is_finite());
 /// # Ok::<(), backprop::Error>(())
 /// ```
 #[derive(Clone, Copy)]
@@ -100,6 +123,19 @@ impl<'g> Expr<'g> {
     pub fn powf(self, exponent: f64) -> Expr<'g> {
         self.unary(Unary::Powf { exponent })
     }
+    /// `x^n` for a constant integer `n`: [`Expr::powf`] with `n` as the exponent (the same op;
+    /// a negative base is fine, as for any integer exponent).
+    pub fn powi(self, n: i32) -> Expr<'g> {
+        self.powf(f64::from(n))
+    }
+    /// `sqrt x`: [`Expr::powf`] with exponent 1/2, `d sqrt x / dx = 1 / (2 sqrt x)`.
+    pub fn sqrt(self) -> Expr<'g> {
+        self.powf(0.5)
+    }
+    /// `|x|`, with `d|x|/dx` 1 for `x > 0`, -1 for `x < 0` and 0 at 0.
+    pub fn abs(self) -> Expr<'g> {
+        self.unary(Unary::Abs)
+    }
     /// `op` applied to this node.
     pub fn apply(self, op: Unary) -> Expr<'g> {
         self.unary(op)
@@ -143,6 +179,39 @@ binary_operator!(Add, add, Binary::Add);
 binary_operator!(Sub, sub, Binary::Sub);
 binary_operator!(Mul, mul, Binary::Mul);
 binary_operator!(Div, div, Binary::Div);
+
+/// `x += y` is `x = x + y`: a new node, the handle moved to it (the old node stays in the graph).
+macro_rules! assign_operator {
+    ($trait:ident, $method:ident, $op:expr) => {
+        impl<'g> $trait<Expr<'g>> for Expr<'g> {
+            fn $method(&mut self, rhs: Expr<'g>) {
+                *self = self.binary($op, rhs);
+            }
+        }
+        impl $trait<f64> for Expr<'_> {
+            fn $method(&mut self, rhs: f64) {
+                let rhs = self.graph.constant(rhs);
+                *self = self.binary($op, rhs);
+            }
+        }
+    };
+}
+
+assign_operator!(AddAssign, add_assign, Binary::Add);
+assign_operator!(SubAssign, sub_assign, Binary::Sub);
+assign_operator!(MulAssign, mul_assign, Binary::Mul);
+assign_operator!(DivAssign, div_assign, Binary::Div);
+
+/// The sum of handles as one `sum` node, `None` for no handle (there is no graph to put a 0
+/// in): `let total: Option<Expr> = terms.into_iter().sum();`. For a sum that is never empty,
+/// [`Graph::sum`] takes a slice.
+impl<'g> Sum<Expr<'g>> for Option<Expr<'g>> {
+    fn sum<I: Iterator<Item = Expr<'g>>>(iter: I) -> Option<Expr<'g>> {
+        let terms: Vec<Expr<'g>> = iter.collect();
+        let first = terms.first()?;
+        Some(first.graph.sum(&terms))
+    }
+}
 
 impl<'g> Neg for Expr<'g> {
     type Output = Expr<'g>;

@@ -23,7 +23,7 @@
 //! - `id`: any integer from 0 to 2^64 - 1, unique in the file; nodes may come in any order.
 //! - `op`: a leaf, `input` (its `value` is the input's value for evaluation), `param` (its
 //!   `value` is its initial value) or `const` (its `value`), or an op by [`Op::name`]; see
-//!   [`NODE_KINDS`].
+//!   [`node_kinds`].
 //! - `slope` (`leaky_relu`), `exponent` (`powf`), `low` (`step`): the op's constant, required
 //!   for that op and refused on any other.
 //! - `operands`: the ids of the op's operands, in order (an id may repeat: `x * x`); absent or
@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::files::read_to_string_limited;
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::model_file::{check_header, invalid, present};
-use crate::op::{Binary, Op, Unary};
+use crate::op::Op;
 
 /// The value of the `format` field.
 pub const FORMAT: &str = "backprop-graph";
@@ -55,29 +55,12 @@ pub const VERSION: u64 = 1;
 /// The largest graph file [`load_graph`] reads, in bytes.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
-/// Every `op` name the format knows: the three leaves, then the ops by [`Op::name`].
-pub const NODE_KINDS: [&str; 20] = [
-    "input",
-    "param",
-    "const",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "neg",
-    "identity",
-    "exp",
-    "ln",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "powf",
-    "step",
-    "sum",
-    "dot",
-    "max",
-];
+/// Every `op` name the format knows: the three leaves, then the ops of [`Op::KINDS`] by
+/// [`Op::name`].
+pub fn node_kinds() -> Vec<&'static str> {
+    let leaves = ["input", "param", "const"];
+    leaves.into_iter().chain(Op::KINDS.map(Op::name)).collect()
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a JSON object")]
@@ -298,39 +281,26 @@ fn kind(node: &NodeIn) -> Result<Kind> {
             Some(Some(v)) => Ok(v),
         }
     };
-    let unary = |u: Unary| Kind::Op(Op::Unary(u));
     let kind = match name {
         "input" => Kind::Input(field("value", node.value)?),
         "param" => Kind::Param(field("value", node.value)?),
         "const" => Kind::Const(field("value", node.value)?),
-        "add" => Kind::Op(Op::Binary(Binary::Add)),
-        "sub" => Kind::Op(Op::Binary(Binary::Sub)),
-        "mul" => Kind::Op(Op::Binary(Binary::Mul)),
-        "div" => Kind::Op(Op::Binary(Binary::Div)),
-        "neg" => unary(Unary::Neg),
-        "identity" => unary(Unary::Identity),
-        "exp" => unary(Unary::Exp),
-        "ln" => unary(Unary::Ln),
-        "sigmoid" => unary(Unary::Sigmoid),
-        "tanh" => unary(Unary::Tanh),
-        "relu" => unary(Unary::Relu),
-        "leaky_relu" => unary(Unary::LeakyRelu {
-            slope: field("slope", node.slope)?,
-        }),
-        "powf" => unary(Unary::Powf {
-            exponent: field("exponent", node.exponent)?,
-        }),
-        "step" => unary(Unary::Step {
-            low: field("low", node.low)?,
-        }),
-        "sum" => Kind::Op(Op::Sum),
-        "dot" => Kind::Op(Op::Dot),
-        "max" => Kind::Op(Op::Max),
         other => {
-            return Err(Error::UnknownOp {
+            let op = Op::kind_named(other).ok_or_else(|| Error::UnknownOp {
                 name: other.into(),
-                known: NODE_KINDS.to_vec(),
-            });
+                known: node_kinds(),
+            })?;
+            match op.parameter() {
+                None => Kind::Op(op),
+                Some((parameter, _)) => {
+                    let given = match parameter {
+                        "slope" => node.slope,
+                        "exponent" => node.exponent,
+                        _ => node.low,
+                    };
+                    Kind::Op(op.with_parameter(field(parameter, given)?))
+                }
+            }
         }
     };
     // a constant the node does not take is a mistake, not something to ignore

@@ -772,7 +772,7 @@ fn bad_files_of_every_kind() {
             "an unknown op",
             graph_file(&format!("{x}, {}", node(1, "softplus", "0")), 1),
             Some(
-                "graph file node 1: unknown op \"softplus\" (known: input, param, const, add, sub, mul, div, neg, identity, exp, ln, sigmoid, tanh, relu, leaky_relu, powf, step, sum, dot, max)",
+                "graph file node 1: unknown op \"softplus\" (known: input, param, const, add, sub, mul, div, neg, identity, exp, ln, sigmoid, tanh, relu, abs, leaky_relu, powf, step, sum, dot, max)",
             ),
         ),
     ];

@@ -59,6 +59,9 @@ fn unary_ops_match_hand_derived_values_and_derivatives() {
     check(u(Unary::Powf { exponent: -1.0 }), &[2.0], 0.5, &[-0.25]); // -1/x^2
     check(u(Unary::Step { low: 0.3 }), &[-1.0], 0.3, &[0.0]);
     check(u(Unary::Step { low: 0.3 }), &[1.0], 1.0, &[0.0]);
+    check(u(Unary::Abs), &[-2.5], 2.5, &[-1.0]); // |x|' = -1 for x < 0
+    check(u(Unary::Abs), &[1.5], 1.5, &[1.0]); // 1 for x > 0
+    check(u(Unary::Abs), &[0.0], 0.0, &[0.0]); // the subgradient chosen at the kink
 }
 
 #[test]
@@ -229,6 +232,8 @@ fn every_op_matches_central_finite_differences() {
         (Op::Unary(Unary::Tanh), vec![0.3]),
         (Op::Unary(Unary::Relu), vec![0.7]),
         (Op::Unary(Unary::Relu), vec![-0.7]),
+        (Op::Unary(Unary::Abs), vec![0.7]),
+        (Op::Unary(Unary::Abs), vec![-0.7]),
         (Op::Unary(Unary::LeakyRelu { slope: 0.02 }), vec![-0.7]),
         (Op::Unary(Unary::Powf { exponent: 2.5 }), vec![1.3]),
         (Op::Unary(Unary::Step { low: 0.5 }), vec![-0.7]),
@@ -255,4 +260,34 @@ fn every_op_matches_central_finite_differences() {
             );
         }
     }
+}
+
+/// The handle's sugar: `powi` and `sqrt` are `powf`, compound assignment is the binary op, and a
+/// `Sum` of handles is one `sum` node; each against its closed-form derivative.
+#[test]
+fn handle_sugar_builds_the_ops_it_stands_for() {
+    let g = Graph::new();
+    let x = g.input("x");
+    let cube = x.powi(3); // 3 x^2
+    let root = x.sqrt(); // 1 / (2 sqrt x)
+    let mut acc = x;
+    acc += 2.0; // x + 2
+    acc *= x; // (x + 2) x: derivative 2x + 2
+    acc -= x; // x^2 + x: derivative 2x + 1
+    acc /= 2.0; // (x^2 + x) / 2: derivative x + 1/2
+    let total: Option<backprop::Expr> = [cube, root, acc].into_iter().sum();
+    let total = total.unwrap();
+    assert_eq!(g.kind(total.id()).unwrap(), backprop::NodeKind::Op(Op::Sum));
+    let none: Option<backprop::Expr> = std::iter::empty().sum();
+    assert!(none.is_none());
+    let tape = g.compile().unwrap();
+    let at = 4.0;
+    let grads = tape.gradients(&[at], total).unwrap();
+    let want = 3.0 * at * at + 1.0 / (2.0 * at.sqrt()) + (at + 0.5);
+    assert!(
+        close(grads.wrt(x).unwrap(), want),
+        "{} vs {want}",
+        grads.wrt(x).unwrap()
+    );
+    assert_eq!(tape.evaluate(&[at], total).unwrap(), 64.0 + 2.0 + 10.0);
 }

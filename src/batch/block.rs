@@ -11,7 +11,7 @@ use crate::op::{Binary, Unary};
 /// the engine's own `exp`, a loop of sigmoids vectorises whole).
 macro_rules! unswitched {
     ($op:expr, |$name:ident| $body:block) => {
-        unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu)
+        unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu, Abs)
     };
     ($op:expr, |$name:ident| $body:block, $($fixed:ident),+) => {
         match $op {

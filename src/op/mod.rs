@@ -102,6 +102,8 @@ pub enum Unary {
     Tanh,
     /// `y = max(0, x)`, `dy/dx = 1 if x > 0 else 0` (0 at `x = 0`).
     Relu,
+    /// `y = |x|`, `dy/dx = step(x) - step(-x)`: 1 for `x > 0`, -1 for `x < 0`, 0 at `x = 0`.
+    Abs,
     /// `y = x if x > 0 else slope * x`, `dy/dx = 1 if x > 0 else slope`.
     LeakyRelu {
         /// The slope for `x <= 0` (commonly 0.01).
@@ -149,6 +151,7 @@ impl Unary {
                     0.0
                 }
             }
+            Unary::Abs => x.abs(),
             Unary::LeakyRelu { slope } => {
                 if x > 0.0 {
                     x
@@ -178,6 +181,7 @@ impl Unary {
             Unary::Sigmoid => y * (y.constant_like(1.0) - y),
             Unary::Tanh => y.constant_like(1.0) - y * y,
             Unary::Relu => x.apply(Unary::Step { low: 0.0 }),
+            Unary::Abs => x.apply(Unary::Step { low: 0.0 }) - (-x).apply(Unary::Step { low: 0.0 }),
             Unary::LeakyRelu { slope } => x.apply(Unary::Step { low: slope }),
             Unary::Powf { exponent } => {
                 x.constant_like(exponent)
@@ -199,6 +203,7 @@ impl Unary {
             Unary::Sigmoid => "sigmoid",
             Unary::Tanh => "tanh",
             Unary::Relu => "relu",
+            Unary::Abs => "abs",
             Unary::LeakyRelu { .. } => "leaky_relu",
             Unary::Powf { .. } => "powf",
             Unary::Step { .. } => "step",
@@ -339,7 +344,8 @@ impl Op {
                 | Unary::Ln
                 | Unary::Sigmoid
                 | Unary::Tanh
-                | Unary::Relu,
+                | Unary::Relu
+                | Unary::Abs,
             )
             | Op::Binary(_)
             | Op::Sum
@@ -413,6 +419,59 @@ impl Op {
     }
 }
 
+impl Op {
+    /// One op of every kind, in the order of their declaration, those with a parameter with
+    /// 0: the ops a file or a page can name ([`Op::named`]).
+    pub const KINDS: [Op; 18] = [
+        Op::Binary(Binary::Add),
+        Op::Binary(Binary::Sub),
+        Op::Binary(Binary::Mul),
+        Op::Binary(Binary::Div),
+        Op::Unary(Unary::Neg),
+        Op::Unary(Unary::Identity),
+        Op::Unary(Unary::Exp),
+        Op::Unary(Unary::Ln),
+        Op::Unary(Unary::Sigmoid),
+        Op::Unary(Unary::Tanh),
+        Op::Unary(Unary::Relu),
+        Op::Unary(Unary::Abs),
+        Op::Unary(Unary::LeakyRelu { slope: 0.0 }),
+        Op::Unary(Unary::Powf { exponent: 0.0 }),
+        Op::Unary(Unary::Step { low: 0.0 }),
+        Op::Sum,
+        Op::Dot,
+        Op::Max,
+    ];
+
+    /// The op of [`Op::KINDS`] named `name` ([`Op::name`]), without its parameter's value.
+    pub fn kind_named(name: &str) -> Option<Op> {
+        Op::KINDS.into_iter().find(|op| op.name() == name)
+    }
+
+    /// The op with its parameter (if it has one: see [`Op::parameter`]) set to `value`.
+    pub fn with_parameter(self, value: f64) -> Op {
+        match self {
+            Op::Unary(Unary::LeakyRelu { .. }) => Op::Unary(Unary::LeakyRelu { slope: value }),
+            Op::Unary(Unary::Powf { .. }) => Op::Unary(Unary::Powf { exponent: value }),
+            Op::Unary(Unary::Step { .. }) => Op::Unary(Unary::Step { low: value }),
+            Op::Unary(
+                Unary::Identity
+                | Unary::Neg
+                | Unary::Exp
+                | Unary::Ln
+                | Unary::Sigmoid
+                | Unary::Tanh
+                | Unary::Relu
+                | Unary::Abs,
+            )
+            | Op::Binary(_)
+            | Op::Sum
+            | Op::Dot
+            | Op::Max => self,
+        }
+    }
+}
+
 /// Tells ops apart exactly, cheaply: the variant and the bits of the op's parameter (so that
 /// `powf(-0.0)` and `powf(0.0)` are two ops), for tables of the distinct ops of a graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -446,6 +505,46 @@ impl fmt::Display for Op {
         match self.parameter() {
             Some((_, p)) => write!(f, "{}({p})", self.name()),
             None => f.write_str(self.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Op::KINDS`] has every op once: the match below names every variant (the compiler
+    /// asks for a new one here), and each must be found in the catalogue by its name.
+    #[test]
+    fn the_catalogue_names_every_op_once() {
+        let every = |op: Op| match op {
+            Op::Unary(
+                Unary::Identity
+                | Unary::Neg
+                | Unary::Exp
+                | Unary::Ln
+                | Unary::Sigmoid
+                | Unary::Tanh
+                | Unary::Relu
+                | Unary::Abs
+                | Unary::LeakyRelu { .. }
+                | Unary::Powf { .. }
+                | Unary::Step { .. },
+            )
+            | Op::Binary(Binary::Add | Binary::Sub | Binary::Mul | Binary::Div)
+            | Op::Sum
+            | Op::Dot
+            | Op::Max => op.name(),
+        };
+        let names: Vec<&str> = Op::KINDS.into_iter().map(every).collect();
+        let mut distinct = names.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "a name twice in {names:?}");
+        // the count of variants named in `every` above
+        assert_eq!(names.len(), 11 + 4 + 3, "{names:?}");
+        for op in Op::KINDS {
+            assert_eq!(Op::kind_named(op.name()), Some(op));
         }
     }
 }
