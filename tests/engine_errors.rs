@@ -353,7 +353,7 @@ fn an_input_declared_in_the_middle_does_not_shift_a_labelled_association() {
         let t = g.input("t");
         let mut y = x * 3.0 - t;
         if let Some(bonus) = bonus {
-            y = y + bonus * 0.0;
+            y += bonus * 0.0;
         }
         let tape = g.compile().unwrap();
         let mut values = vec![("t", 1.0), ("x", 2.0)];

@@ -421,7 +421,7 @@ impl Op {
 
 impl Op {
     /// One op of every kind, in the order of their declaration, those with a parameter with
-    /// 0: the ops a file or a page can name ([`Op::named`]).
+    /// 0: the ops a file or a page can name ([`Op::kind_named`]).
     pub const KINDS: [Op; 18] = [
         Op::Binary(Binary::Add),
         Op::Binary(Binary::Sub),
