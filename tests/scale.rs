@@ -148,7 +148,7 @@ fn a_node_with_a_million_consumers_has_its_gradient_summed_exactly() {
         // and a chain of 10^6 additions reading x at every link: s_k = s_{k-1} + x, s_0 = x
         let mut s = x;
         for _ in 1..CONSUMERS {
-            s = s + x;
+            s += x;
         }
         let tape = g.compile().unwrap();
         let mut ws = tape.workspace();
