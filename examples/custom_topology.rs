@@ -10,7 +10,7 @@
 
 use backprop::Graph;
 use backprop::gradcheck::{Tolerances, check_graph};
-use backprop::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_graph};
+use backprop::train::{Optimiser, RunOptions, TrainConfig, train_graph};
 
 fn main() -> Result<(), backprop::Error> {
     let g = Graph::new();
@@ -66,12 +66,7 @@ fn main() -> Result<(), backprop::Error> {
         }
     }
     let mut params = tape.initial_params().to_vec();
-    let config = TrainConfig {
-        optimiser: Optimiser::adam(0.05),
-        batch: BatchMode::Full,
-        max_epochs: 2000,
-        ..TrainConfig::gradient_descent(0.05, 2000)
-    };
+    let config = TrainConfig::new(Optimiser::adam(0.05)).with_max_epochs(2000);
     let history = train_graph(
         &tape,
         error,

@@ -254,6 +254,69 @@ impl TrainConfig {
         }
     }
 
+    /// Full-batch training with `optimiser`, summed error, at most 1000 epochs, no threshold,
+    /// seed 0, blocks of 64: change any of it with the `with_*` methods.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::nn::Reduction;
+    /// use backprop::train::{BatchMode, Optimiser, TrainConfig};
+    /// let config = TrainConfig::new(Optimiser::adam(0.01))
+    ///     .with_batch(BatchMode::MiniBatch(32))
+    ///     .with_reduction(Reduction::Mean)
+    ///     .with_max_epochs(50)
+    ///     .with_error_threshold(1e-4);
+    /// assert_eq!(config.max_epochs, 50);
+    /// ```
+    pub fn new(optimiser: Optimiser) -> TrainConfig {
+        TrainConfig {
+            optimiser,
+            ..TrainConfig::gradient_descent(optimiser.learning_rate(), 1000)
+        }
+    }
+
+    /// With this optimiser.
+    pub fn with_optimiser(mut self, optimiser: Optimiser) -> TrainConfig {
+        self.optimiser = optimiser;
+        self
+    }
+
+    /// With this batch mode.
+    pub fn with_batch(mut self, batch: BatchMode) -> TrainConfig {
+        self.batch = batch;
+        self
+    }
+
+    /// With this reduction.
+    pub fn with_reduction(mut self, reduction: Reduction) -> TrainConfig {
+        self.reduction = reduction;
+        self
+    }
+
+    /// With at most this many epochs.
+    pub fn with_max_epochs(mut self, max_epochs: usize) -> TrainConfig {
+        self.max_epochs = max_epochs;
+        self
+    }
+
+    /// Stopping once an epoch's error is below `threshold`.
+    pub fn with_error_threshold(mut self, threshold: f64) -> TrainConfig {
+        self.error_threshold = threshold;
+        self
+    }
+
+    /// With this shuffling seed.
+    pub fn with_seed(mut self, seed: u64) -> TrainConfig {
+        self.seed = seed;
+        self
+    }
+
+    /// With blocks of up to this many associations.
+    pub fn with_lanes(mut self, lanes: usize) -> TrainConfig {
+        self.lanes = lanes;
+        self
+    }
+
     /// Checks the configuration for a data set of `associations` associations.
     ///
     /// # Errors
@@ -403,8 +466,9 @@ impl RunOptions {
 pub struct History {
     /// The error of each epoch (accumulated over its steps, each at the weights it started with).
     pub errors: Vec<f64>,
-    /// Whether the error fell below the threshold.
-    pub converged: bool,
+    /// Whether training stopped because an epoch's error fell below
+    /// [`TrainConfig::error_threshold`].
+    pub reached_threshold: bool,
 }
 
 impl History {
@@ -656,13 +720,13 @@ fn fit(
         if epoch_error < config.error_threshold {
             return Ok(History {
                 errors,
-                converged: true,
+                reached_threshold: true,
             });
         }
     }
     Ok(History {
         errors,
-        converged: false,
+        reached_threshold: false,
     })
 }
 

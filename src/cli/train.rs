@@ -163,7 +163,7 @@ pub fn run(args: &TrainArgs) -> CliResult {
     outln!(
         "final error: {final_error:.6e} after {} epochs ({}) in {seconds:.2} s",
         history.epochs(),
-        if history.converged {
+        if history.reached_threshold {
             format!("below the threshold {:e}", config.error_threshold)
         } else {
             "the epoch limit".into()
