@@ -333,6 +333,12 @@ impl Op {
     /// The op's constant parameter and its name, if it has one (leaky ReLU's `slope`, the
     /// `exponent` of `powf`, the step's `low` value).
     pub fn parameter(self) -> Option<(&'static str, f64)> {
+        let mut op = self;
+        op.parameter_mut().map(|(name, value)| (name, *value))
+    }
+
+    /// The op's constant parameter, to read or change, and its name.
+    fn parameter_mut(&mut self) -> Option<(&'static str, &mut f64)> {
         match self {
             Op::Unary(Unary::LeakyRelu { slope }) => Some(("slope", slope)),
             Op::Unary(Unary::Powf { exponent }) => Some(("exponent", exponent)),
@@ -449,26 +455,11 @@ impl Op {
     }
 
     /// The op with its parameter (if it has one: see [`Op::parameter`]) set to `value`.
-    pub fn with_parameter(self, value: f64) -> Op {
-        match self {
-            Op::Unary(Unary::LeakyRelu { .. }) => Op::Unary(Unary::LeakyRelu { slope: value }),
-            Op::Unary(Unary::Powf { .. }) => Op::Unary(Unary::Powf { exponent: value }),
-            Op::Unary(Unary::Step { .. }) => Op::Unary(Unary::Step { low: value }),
-            Op::Unary(
-                Unary::Identity
-                | Unary::Neg
-                | Unary::Exp
-                | Unary::Ln
-                | Unary::Sigmoid
-                | Unary::Tanh
-                | Unary::Relu
-                | Unary::Abs,
-            )
-            | Op::Binary(_)
-            | Op::Sum
-            | Op::Dot
-            | Op::Max => self,
+    pub fn with_parameter(mut self, value: f64) -> Op {
+        if let Some((_, parameter)) = self.parameter_mut() {
+            *parameter = value;
         }
+        self
     }
 }
 
