@@ -1,0 +1,230 @@
+//! Training: epochs over associations (full batch as in the tutorial, mini-batch or stochastic
+//! with seeded shuffling), optimisers, stopping, divergence; for any graph with a loss node
+//! ([`train_graph`]) and for a layered network ([`train`], [`train_with`]), which is one user of
+//! the same loop.
+//!
+//! `config.rs`: what a run is asked to do; `optimiser.rs`: the update rules; `fit.rs`: the one
+//! loop.
+//!
+//! Gradients come from a [`crate::Batch`] of the loss (the graph's reverse sweep over blocks of
+//! associations); this module owns only the schedule and the update rules.
+
+mod config;
+mod fit;
+mod optimiser;
+
+pub use config::{RunOptions, Schedule, TrainConfig};
+pub use optimiser::Optimiser;
+
+use crate::error::{Error, Result};
+use crate::graph::NodeId;
+use crate::nn::Mlp;
+use crate::tape::Tape;
+use fit::{check_finite, fit};
+use optimiser::OptimiserState;
+
+/// Which associations make up one gradient step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchMode {
+    /// All associations, one step per epoch (the tutorial's way).
+    Full,
+    /// Shuffled batches of this many associations (the last may be smaller).
+    MiniBatch(usize),
+    /// One association per step, shuffled.
+    Stochastic,
+}
+
+impl BatchMode {
+    /// Associations per step, out of `associations`.
+    fn size(self, associations: usize) -> usize {
+        match self {
+            BatchMode::Full => associations,
+            BatchMode::MiniBatch(n) => n,
+            BatchMode::Stochastic => 1,
+        }
+    }
+}
+
+/// What happened in a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// The error of each epoch (accumulated over its steps, each at the weights it started with).
+    pub errors: Vec<f64>,
+    /// Whether training stopped because an epoch's error fell below
+    /// [`TrainConfig::error_threshold`].
+    pub reached_threshold: bool,
+}
+
+impl History {
+    /// The number of epochs run.
+    pub fn epochs(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The last epoch's error.
+    pub fn final_error(&self) -> Option<f64> {
+        self.errors.last().copied()
+    }
+}
+
+/// Trains `net` on the associations (`inputs`: `T x width(0)`, `targets`: `T x width(L)`).
+/// `on_epoch(epoch, error)` is called after every epoch (epochs count from 1).
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a bad configuration; [`Error::NoAssociations`] for empty data;
+/// [`Error::Shape`] for data that does not fit the network; [`Error::Diverged`] when an epoch's error or a weight stops being finite, in
+/// which case `net` keeps the weights it had at the start of that epoch (the last finite ones).
+///
+/// # Examples
+/// ```
+/// use backprop::nn::{Activation, Init, MlpSpec};
+/// use backprop::train::{train, TrainConfig};
+/// let (inputs, targets) = backprop::tutorial::xor();
+/// let mut net = MlpSpec::new(&[2, 2, 1], Activation::Sigmoid, Activation::Identity)
+///     .with_init(Init::Uniform { low: -1.0, high: 1.0 })
+///     .with_seed(0)
+///     .build()?;
+/// let history = train(&mut net, &inputs, &targets, &TrainConfig::gradient_descent(0.2, 5000), |_, _| {})?;
+/// assert!(history.final_error().unwrap() < 1e-3);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train(
+    net: &mut Mlp,
+    inputs: &[f64],
+    targets: &[f64],
+    config: &TrainConfig,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    train_with(
+        net,
+        inputs,
+        targets,
+        config,
+        &RunOptions::default(),
+        on_epoch,
+    )
+}
+
+/// [`train`] with a learning-rate schedule, an L2 penalty and worker threads.
+///
+/// # Errors
+/// As [`train`]; [`Error::InvalidOption`] for bad options.
+///
+/// # Examples
+/// ```
+/// use backprop::nn::{Activation, Init, MlpSpec};
+/// use backprop::train::{train_with, RunOptions, Schedule, TrainConfig};
+/// let (inputs, targets) = backprop::tutorial::xor();
+/// let mut net = MlpSpec::new(&[2, 2, 1], Activation::Sigmoid, Activation::Identity)
+///     .with_init(Init::Uniform { low: -1.0, high: 1.0 })
+///     .build()?;
+/// let options = RunOptions::default()
+///     .with_schedule(Schedule::Linear { final_fraction: 0.5 })
+///     .with_threads(2);
+/// let history = train_with(&mut net, &inputs, &targets,
+///     &TrainConfig::gradient_descent(0.4, 5000), &options, |_, _| {})?;
+/// assert!(history.final_error().unwrap() < history.errors[0]);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train_with(
+    net: &mut Mlp,
+    inputs: &[f64],
+    targets: &[f64],
+    config: &TrainConfig,
+    options: &RunOptions,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    let t_count = net.association_count(inputs, targets)?;
+    config.validate(t_count)?;
+    options.validate()?;
+    check_finite(inputs, n_in, "input")?;
+    check_finite(targets, n_out, "target")?;
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    let mut batch = net.batch_with_threads(lanes, options.threads)?;
+    // the network's tape takes each association's inputs, then its targets
+    let data = [(inputs, n_in), (targets, n_out)];
+    let history = fit(
+        &mut batch,
+        net.params_in_training(),
+        &data,
+        t_count,
+        config,
+        options,
+        on_epoch,
+    );
+    net.sync();
+    history
+}
+
+/// Trains any graph: gradient steps on `params` (one value per parameter of `tape`, in slot
+/// order) that lower the error `E = sum_t loss_t` (or its mean, as `config.reduction` says)
+/// over the associations of `data`, each `loss_t` the value of node `loss` for association `t`.
+/// `data` holds the associations one after the other, one value per input leaf of the tape in
+/// slot order (targets are input leaves like any other: the graph's loss node reads them).
+/// Everything else is as [`train_with`]: batch modes, optimisers, the error threshold,
+/// divergence, the history.
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a bad configuration or a `loss` that is a leaf;
+/// [`Error::NoAssociations`] for empty data; [`Error::Shape`] for data that is not a whole
+/// number of associations; [`Error::ParamCount`] for `params` of the wrong length;
+/// [`Error::NonFiniteConstant`] naming the first non-finite value of `data`;
+/// [`Error::Diverged`] when an epoch's error or a parameter stops being finite, in which case
+/// `params` keeps the values it had at the start of that epoch (the last finite ones).
+///
+/// # Examples
+/// ```
+/// use backprop::Graph;
+/// use backprop::train::{train_graph, RunOptions, TrainConfig};
+/// // fit y = w x + b to three points of y = 2x - 1, by half squared error
+/// let g = Graph::new();
+/// let (x, target) = (g.input("x"), g.input("target"));
+/// let (w, b) = (g.param("w", 0.0), g.param("b", 0.0));
+/// let loss = (x * w + b - target).powf(2.0) * 0.5;
+/// let tape = g.compile()?;
+/// let data = [0.0, -1.0, 1.0, 1.0, 2.0, 3.0]; // (x, target) per association
+/// let mut params = tape.initial_params().to_vec();
+/// let config = TrainConfig::gradient_descent(0.1, 2000);
+/// train_graph(&tape, loss, &mut params, &data, &config, &RunOptions::default(), |_, _| {})?;
+/// assert!((params[0] - 2.0).abs() < 1e-6 && (params[1] + 1.0).abs() < 1e-6);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn train_graph(
+    tape: &Tape,
+    loss: impl Into<NodeId>,
+    params: &mut [f64],
+    data: &[f64],
+    config: &TrainConfig,
+    options: &RunOptions,
+    on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let t_count = tape.association_count(data)?;
+    if t_count == 0 {
+        return Err(Error::NoAssociations);
+    }
+    if params.len() != tape.param_count() {
+        return Err(Error::ParamCount {
+            expected: tape.param_count(),
+            got: params.len(),
+        });
+    }
+    config.validate(t_count)?;
+    options.validate()?;
+    let n_in = tape.input_count();
+    check_finite(data, n_in, "input value")?;
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    let mut batch = tape
+        .batch(loss)?
+        .with_lanes(lanes)?
+        .with_threads(options.threads)?;
+    fit(
+        &mut batch,
+        params,
+        &[(data, n_in)],
+        t_count,
+        config,
+        options,
+        on_epoch,
+    )
+}
