@@ -106,11 +106,20 @@ fn graph_building_catalogue() {
         g1.id()
     );
     let _ = a * b;
+    // through a handle, which knows its own graph, the node is named with its label there
     refused(
         "foreign operand of an operator, reported by compile",
         || g1.compile(),
-        foreign(&g1),
-        &message,
+        Error::ForeignNode {
+            node: name(0, "b"),
+            node_graph: g2.id(),
+            graph: g1.id(),
+        },
+        &format!(
+            "node 0 (b) belongs to graph #{}, not to graph #{}",
+            g2.id(),
+            g1.id()
+        ),
     );
     refused(
         "foreign node given a label",
