@@ -7,6 +7,7 @@ use backprop::data::{CsvOptions, Dataset};
 use backprop::graph_file;
 use backprop::model_file;
 use backprop::nn::{Activation, Bias, MlpSpec};
+#[cfg(feature = "strategies")]
 use backprop::strategies::dag;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -104,6 +105,8 @@ proptest! {
         }
     }
 
+    // Random DAGs come from `backprop::strategies` (feature `strategies`).
+    #[cfg(feature = "strategies")]
     #[test]
     fn random_graphs_round_trip_through_the_graph_file(spec in dag(2..=60, true)) {
         let g = Graph::new();

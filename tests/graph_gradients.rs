@@ -1,11 +1,7 @@
 //! Reverse mode over hand-built graphs with closed-form gradients derived in comments, and over
 //! random DAGs against central finite differences.
 
-use backprop::gradcheck::{STEP, central_differences};
-use backprop::strategies::dag;
-use backprop::{Graph, NodeKind, Unary};
-use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use backprop::{Graph, NodeKind};
 
 #[test]
 fn x_times_x_at_3_gives_6() {
@@ -147,106 +143,116 @@ fn lanes_evaluate_associations_independently_and_sum_gradients() {
     );
 }
 
-fn config() -> Config {
-    Config {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/proptest-regressions/graph_gradients.txt",
-        ))),
-        ..Config::default()
+/// Random DAGs from `backprop::strategies` (feature `strategies`) against finite differences.
+#[cfg(feature = "strategies")]
+mod random_dags {
+    use backprop::gradcheck::{STEP, central_differences};
+    use backprop::strategies::dag;
+    use backprop::{Graph, NodeKind, Unary};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, FileFailurePersistence};
+
+    fn config() -> Config {
+        Config {
+            cases: 256,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+                "tests/proptest-regressions/graph_gradients.txt",
+            ))),
+            ..Config::default()
+        }
     }
-}
 
-proptest! {
-    #![proptest_config(config())]
+    proptest! {
+        #![proptest_config(config())]
 
-    /// Reverse mode agrees with central finite differences on random DAGs of 2-200 nodes.
-    ///
-    /// Tolerance 1e-6 (absolute + relative): the strategy bounds every value by 50 and keeps `ln`
-    /// and `/` at operands >= 0.1, so |f| and |f'''| stay within ~1e4 even on deep compositions;
-    /// the central-difference error eps^(2/3) * (|f| + |f'''|) ~ 4e-11 * 1e4 ~ 4e-7 is then
-    /// below 1e-6, while a wrong local derivative errs by the size of the gradient itself.
-    #[test]
-    fn reverse_mode_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let tape = g.compile().unwrap();
-        let inputs = spec.input_values();
-        let mut ws = tape.workspace();
-        tape.forward(&mut ws, &inputs).unwrap();
-        // ReLU has a kink at 0, where finite differences straddle two slopes: skip such points.
-        for &id in &ids {
-            if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
-                let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
-                prop_assume!(x.abs() > 1e-3);
+        /// Reverse mode agrees with central finite differences on random DAGs of 2-200 nodes.
+        ///
+        /// Tolerance 1e-6 (absolute + relative): the strategy bounds every value by 50 and keeps `ln`
+        /// and `/` at operands >= 0.1, so |f| and |f'''| stay within ~1e4 even on deep compositions;
+        /// the central-difference error eps^(2/3) * (|f| + |f'''|) ~ 4e-11 * 1e4 ~ 4e-7 is then
+        /// below 1e-6, while a wrong local derivative errs by the size of the gradient itself.
+        #[test]
+        fn reverse_mode_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let tape = g.compile().unwrap();
+            let inputs = spec.input_values();
+            let mut ws = tape.workspace();
+            tape.forward(&mut ws, &inputs).unwrap();
+            // ReLU has a kink at 0, where finite differences straddle two slopes: skip such points.
+            for &id in &ids {
+                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
+                    let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
+                    prop_assume!(x.abs() > 1e-3);
+                }
+            }
+            let output = *ids.last().unwrap();
+            let grads = tape.gradients(&inputs, output).unwrap();
+            let fd = central_differences(&tape, tape.initial_params(), &inputs, output, STEP).unwrap();
+            for (slot, node) in tape.param_nodes().into_iter().enumerate() {
+                let (a, f) = (grads.wrt(node).unwrap(), fd.params[slot]);
+                prop_assert!((a - f).abs() <= 1e-6 * (1.0 + a.abs()), "param {}: reverse {} vs fd {}", node.index(), a, f);
+            }
+            for (slot, node) in tape.input_nodes().into_iter().enumerate() {
+                let (a, f) = (grads.wrt(node).unwrap(), fd.inputs[slot]);
+                prop_assert!((a - f).abs() <= 1e-6 * (1.0 + a.abs()), "input {}: reverse {} vs fd {}", node.index(), a, f);
             }
         }
-        let output = *ids.last().unwrap();
-        let grads = tape.gradients(&inputs, output).unwrap();
-        let fd = central_differences(&tape, tape.initial_params(), &inputs, output, STEP).unwrap();
-        for (slot, node) in tape.param_nodes().into_iter().enumerate() {
-            let (a, f) = (grads.wrt(node).unwrap(), fd.params[slot]);
-            prop_assert!((a - f).abs() <= 1e-6 * (1.0 + a.abs()), "param {}: reverse {} vs fd {}", node.index(), a, f);
-        }
-        for (slot, node) in tape.input_nodes().into_iter().enumerate() {
-            let (a, f) = (grads.wrt(node).unwrap(), fd.inputs[slot]);
-            prop_assert!((a - f).abs() <= 1e-6 * (1.0 + a.abs()), "input {}: reverse {} vs fd {}", node.index(), a, f);
-        }
-    }
 
-    /// The block driver ([`backprop::Batch`]: lanes, shadows of uniform leaves, `dot` products
-    /// by kind) agrees with central finite differences on random DAGs, over three associations
-    /// in one block (one, for a graph without inputs). The tolerance is the one-association
-    /// test's above, for a sum of three.
-    #[test]
-    fn the_block_driver_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let tape = g.compile().unwrap();
-        let output = *ids.last().unwrap();
-        prop_assume!(matches!(g.kind(output).unwrap(), NodeKind::Op(_)));
-        let one = spec.input_values();
-        let mut ws = tape.workspace();
-        tape.forward(&mut ws, &one).unwrap();
-        for &id in &ids {
-            if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
-                let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
-                prop_assume!(x.abs() > 1e-3);
+        /// The block driver ([`backprop::Batch`]: lanes, shadows of uniform leaves, `dot` products
+        /// by kind) agrees with central finite differences on random DAGs, over three associations
+        /// in one block (one, for a graph without inputs). The tolerance is the one-association
+        /// test's above, for a sum of three.
+        #[test]
+        fn the_block_driver_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let tape = g.compile().unwrap();
+            let output = *ids.last().unwrap();
+            prop_assume!(matches!(g.kind(output).unwrap(), NodeKind::Op(_)));
+            let one = spec.input_values();
+            let mut ws = tape.workspace();
+            tape.forward(&mut ws, &one).unwrap();
+            for &id in &ids {
+                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
+                    let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
+                    prop_assume!(x.abs() > 1e-3);
+                }
+            }
+            // a graph without inputs has one association, of no values
+            let copies = if one.is_empty() { 1.0 } else { 3.0 };
+            let three = [one.clone(), one.clone(), one].concat();
+            let params = tape.initial_params().to_vec();
+            let mut grad = vec![0.0; params.len()];
+            let sum = tape.batch(output).unwrap().gradient(&params, &three, &mut grad).unwrap();
+            let value = tape.value(&ws, output).unwrap();
+            prop_assert!((sum - copies * value).abs() <= 1e-12 * (1.0 + sum.abs()), "sum {} vs {} x {}", sum, copies, value);
+            let fd = central_differences(&tape, &params, &three, output, STEP).unwrap();
+            for (slot, (&a, &f)) in grad.iter().zip(&fd.params).enumerate() {
+                prop_assert!((a - f).abs() <= 3e-6 * (1.0 + a.abs()), "param slot {}: block {} vs fd {}", slot, a, f);
             }
         }
-        // a graph without inputs has one association, of no values
-        let copies = if one.is_empty() { 1.0 } else { 3.0 };
-        let three = [one.clone(), one.clone(), one].concat();
-        let params = tape.initial_params().to_vec();
-        let mut grad = vec![0.0; params.len()];
-        let sum = tape.batch(output).unwrap().gradient(&params, &three, &mut grad).unwrap();
-        let value = tape.value(&ws, output).unwrap();
-        prop_assert!((sum - copies * value).abs() <= 1e-12 * (1.0 + sum.abs()), "sum {} vs {} x {}", sum, copies, value);
-        let fd = central_differences(&tape, &params, &three, output, STEP).unwrap();
-        for (slot, (&a, &f)) in grad.iter().zip(&fd.params).enumerate() {
-            prop_assert!((a - f).abs() <= 3e-6 * (1.0 + a.abs()), "param slot {}: block {} vs fd {}", slot, a, f);
-        }
-    }
 
-    /// Anomaly mode runs the same sweep with its checks compiled in: they must not change a
-    /// bit of any node's value or adjoint, from the last node and from one in the middle.
-    #[test]
-    fn anomaly_mode_gives_the_bits_of_the_fast_sweep(spec in dag(2..=200, true), at in 0.0..1.0f64) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let tape = g.compile().unwrap();
-        let inputs = spec.input_values();
-        let (mut fast, mut checked) = (tape.workspace(), tape.workspace());
-        checked.set_anomaly_mode(true);
-        let middle = ids[((ids.len() - 1) as f64 * at) as usize];
-        for output in [*ids.last().unwrap(), middle] {
-            tape.forward(&mut fast, &inputs).unwrap();
-            tape.backward(&mut fast, output).unwrap();
-            tape.forward(&mut checked, &inputs).unwrap();
-            tape.backward(&mut checked, output).unwrap();
-            for node in g.nodes() {
-                let bits = |ws| (tape.value(ws, node).unwrap().to_bits(), tape.gradient(ws, node).unwrap().to_bits());
-                prop_assert_eq!(bits(&fast), bits(&checked), "node {}, output {}", node.index(), output.index());
+        /// Anomaly mode runs the same sweep with its checks compiled in: they must not change a
+        /// bit of any node's value or adjoint, from the last node and from one in the middle.
+        #[test]
+        fn anomaly_mode_gives_the_bits_of_the_fast_sweep(spec in dag(2..=200, true), at in 0.0..1.0f64) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let tape = g.compile().unwrap();
+            let inputs = spec.input_values();
+            let (mut fast, mut checked) = (tape.workspace(), tape.workspace());
+            checked.set_anomaly_mode(true);
+            let middle = ids[((ids.len() - 1) as f64 * at) as usize];
+            for output in [*ids.last().unwrap(), middle] {
+                tape.forward(&mut fast, &inputs).unwrap();
+                tape.backward(&mut fast, output).unwrap();
+                tape.forward(&mut checked, &inputs).unwrap();
+                tape.backward(&mut checked, output).unwrap();
+                for node in g.nodes() {
+                    let bits = |ws| (tape.value(ws, node).unwrap().to_bits(), tape.gradient(ws, node).unwrap().to_bits());
+                    prop_assert_eq!(bits(&fast), bits(&checked), "node {}, output {}", node.index(), output.index());
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use backprop::render::{
 };
 use backprop::tutorial::{WORKED_INPUT, WORKED_LEARNING_RATE, WORKED_TARGET, worked_example};
 use backprop::{Error, Graph};
+#[cfg(feature = "strategies")]
 use proptest::prelude::*;
 
 /// Checks that `svg` is well-formed XML as far as these pictures need: one root `svg` element,
@@ -260,6 +261,8 @@ fn graph_svg_lays_out_a_network_too_large_for_crossing_minimisation() {
     }
 }
 
+// Random DAGs come from `backprop::strategies` (feature `strategies`).
+#[cfg(feature = "strategies")]
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 24,

@@ -1,11 +1,8 @@
 //! Second derivatives from the gradient graph: closed forms, the tutorial's Hessian against
 //! finite differences of the gradient, and properties on random DAGs.
 
-use backprop::gradcheck::{STEP, Tolerances, check_hessian, gradient_differences};
-use backprop::strategies::dag;
-use backprop::{Graph, NodeKind, Op, Unary, symbolic};
-use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use backprop::gradcheck::{Tolerances, check_hessian};
+use backprop::{Graph, Op, Unary, symbolic};
 
 /// Second derivative of `op` at `x` from the gradient graph (gradient of the gradient).
 fn second(op: Unary, x: f64) -> f64 {
@@ -131,65 +128,75 @@ fn gradient_graph_simplifies() {
     assert_eq!(again.nodes_after, again.nodes_before);
 }
 
-fn config(file: &'static str) -> Config {
-    Config {
-        cases: 128,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
-        ..Config::default()
-    }
-}
+/// Properties on random DAGs from `backprop::strategies` (feature `strategies`).
+#[cfg(feature = "strategies")]
+mod random_dags {
+    use backprop::gradcheck::{STEP, gradient_differences};
+    use backprop::strategies::dag;
+    use backprop::{Graph, NodeKind, symbolic};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, FileFailurePersistence};
 
-proptest! {
-    #![proptest_config(config("tests/proptest-regressions/second_derivatives.txt"))]
-
-    /// The gradient graph visits nodes and adds contributions in the tape's order, with the
-    /// same local-derivative formulas, so it gives the tape's gradient bit for bit.
-    #[test]
-    fn gradient_graph_equals_the_reverse_sweep_bit_for_bit(spec in dag(2..=120, true)) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let output = *ids.last().unwrap();
-        let leaves: Vec<_> = g.nodes().filter(|&n| !matches!(g.kind(n).unwrap(), NodeKind::Op(_))).collect();
-        let before = g.compile().unwrap();
-        let inputs = spec.input_values();
-        let swept = before.gradients(&inputs, output).unwrap();
-        let nodes = symbolic::gradient(&g, output, &leaves).unwrap();
-        let tape = g.compile().unwrap();
-        let mut ws = tape.workspace();
-        tape.forward(&mut ws, &inputs).unwrap();
-        for (&leaf, &d) in leaves.iter().zip(&nodes.gradients) {
-            let a = swept.wrt(leaf).unwrap(); // ids are unchanged by appending the gradient
-            let b = tape.value(&ws, d).unwrap();
-            prop_assert!(a == b || (a.is_nan() && b.is_nan()), "leaf {}: sweep {} vs gradient graph {}", leaf.index(), a, b);
+    fn config(file: &'static str) -> Config {
+        Config {
+            cases: 128,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
+            ..Config::default()
         }
     }
 
-    /// Hessian-vector products match finite differences of the gradient in direction v, and
-    /// Hessians are symmetric to rounding.
-    #[test]
-    fn hessian_vector_products_match_finite_differences(spec in dag(2..=60, false), v_seed in any::<u64>()) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let output = *ids.last().unwrap();
-        let tape = g.compile().unwrap();
-        let params = tape.initial_params().to_vec();
-        prop_assume!(!params.is_empty());
-        let wrt = tape.param_nodes();
-        let inputs = spec.input_values();
-        let v: Vec<f64> = (0..params.len()).map(|k| (((v_seed >> (k % 60)) & 7) as f64 - 3.5) / 3.5).collect();
-        let hv = symbolic::hessian_vector_product(&g, output, &wrt, &v, &inputs, None).unwrap();
-        let jac = gradient_differences(&tape, &params, &inputs, output, STEP).unwrap();
-        let h = symbolic::hessian(&g, output, &wrt, &inputs, None).unwrap();
-        for i in 0..params.len() {
-            let fd: f64 = (0..params.len()).map(|j| jac[i][j] * v[j]).sum();
-            // finite differences of a gradient: error ~ eps^(2/3) times the scale of the third
-            // derivatives, bounded by the strategy (values <= 50): 1e-5 relative + 1e-6 absolute
-            prop_assert!((hv[i] - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "row {}: Hv {} vs fd {}", i, hv[i], fd);
-            let row: f64 = (0..params.len()).map(|j| h[i][j] * v[j]).sum();
-            prop_assert!((hv[i] - row).abs() <= 1e-10 * (1.0 + row.abs()));
-            for (j, &hij) in h[i].iter().enumerate() {
-                // symmetric up to the rounding of two different evaluation orders
-                prop_assert!((hij - h[j][i]).abs() <= 1e-10 * (1.0 + hij.abs()), "H[{}][{}] = {} vs {}", i, j, hij, h[j][i]);
+    proptest! {
+        #![proptest_config(config("tests/proptest-regressions/second_derivatives.txt"))]
+
+        /// The gradient graph visits nodes and adds contributions in the tape's order, with the
+        /// same local-derivative formulas, so it gives the tape's gradient bit for bit.
+        #[test]
+        fn gradient_graph_equals_the_reverse_sweep_bit_for_bit(spec in dag(2..=120, true)) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let output = *ids.last().unwrap();
+            let leaves: Vec<_> = g.nodes().filter(|&n| !matches!(g.kind(n).unwrap(), NodeKind::Op(_))).collect();
+            let before = g.compile().unwrap();
+            let inputs = spec.input_values();
+            let swept = before.gradients(&inputs, output).unwrap();
+            let nodes = symbolic::gradient(&g, output, &leaves).unwrap();
+            let tape = g.compile().unwrap();
+            let mut ws = tape.workspace();
+            tape.forward(&mut ws, &inputs).unwrap();
+            for (&leaf, &d) in leaves.iter().zip(&nodes.gradients) {
+                let a = swept.wrt(leaf).unwrap(); // ids are unchanged by appending the gradient
+                let b = tape.value(&ws, d).unwrap();
+                prop_assert!(a == b || (a.is_nan() && b.is_nan()), "leaf {}: sweep {} vs gradient graph {}", leaf.index(), a, b);
+            }
+        }
+
+        /// Hessian-vector products match finite differences of the gradient in direction v, and
+        /// Hessians are symmetric to rounding.
+        #[test]
+        fn hessian_vector_products_match_finite_differences(spec in dag(2..=60, false), v_seed in any::<u64>()) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let output = *ids.last().unwrap();
+            let tape = g.compile().unwrap();
+            let params = tape.initial_params().to_vec();
+            prop_assume!(!params.is_empty());
+            let wrt = tape.param_nodes();
+            let inputs = spec.input_values();
+            let v: Vec<f64> = (0..params.len()).map(|k| (((v_seed >> (k % 60)) & 7) as f64 - 3.5) / 3.5).collect();
+            let hv = symbolic::hessian_vector_product(&g, output, &wrt, &v, &inputs, None).unwrap();
+            let jac = gradient_differences(&tape, &params, &inputs, output, STEP).unwrap();
+            let h = symbolic::hessian(&g, output, &wrt, &inputs, None).unwrap();
+            for i in 0..params.len() {
+                let fd: f64 = (0..params.len()).map(|j| jac[i][j] * v[j]).sum();
+                // finite differences of a gradient: error ~ eps^(2/3) times the scale of the third
+                // derivatives, bounded by the strategy (values <= 50): 1e-5 relative + 1e-6 absolute
+                prop_assert!((hv[i] - fd).abs() <= 1e-6 + 1e-5 * fd.abs(), "row {}: Hv {} vs fd {}", i, hv[i], fd);
+                let row: f64 = (0..params.len()).map(|j| h[i][j] * v[j]).sum();
+                prop_assert!((hv[i] - row).abs() <= 1e-10 * (1.0 + row.abs()));
+                for (j, &hij) in h[i].iter().enumerate() {
+                    // symmetric up to the rounding of two different evaluation orders
+                    prop_assert!((hij - h[j][i]).abs() <= 1e-10 * (1.0 + hij.abs()), "H[{}][{}] = {} vs {}", i, j, hij, h[j][i]);
+                }
             }
         }
     }

@@ -1,82 +1,90 @@
 //! The graph's reverse sweep against the textbook delta rule and finite differences on layered
 //! networks, plus tests that pin what the tutorial's own code got wrong.
 
-use backprop::Graph;
-use backprop::gradcheck::{STEP, Tolerances, central_differences, check_graph, check_mlp};
-use backprop::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
-use backprop::strategies::{LayeredCase, layered, skip_net};
+use backprop::gradcheck::{STEP, central_differences};
+use backprop::nn::{Activation, Bias, Init, MlpSpec, Reduction};
 use backprop::textbook::TextbookNet;
-use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 
-fn config(file: &'static str) -> Config {
-    Config {
-        cases: 200,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
-        ..Config::default()
-    }
-}
+/// Random layered and skip-connected nets from `backprop::strategies` (feature `strategies`).
+#[cfg(feature = "strategies")]
+mod random_nets {
+    use backprop::Graph;
+    use backprop::gradcheck::{Tolerances, check_graph, check_mlp};
+    use backprop::nn::{Activation, Mlp};
+    use backprop::strategies::{LayeredCase, layered, skip_net};
+    use backprop::textbook::TextbookNet;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, FileFailurePersistence};
 
-/// Whether every ReLU / leaky ReLU input of the case is at least `margin` away from its kink
-/// (finite differences straddle the kink otherwise).
-fn away_from_kinks(net: &Mlp, case: &LayeredCase, margin: f64) -> bool {
-    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
-    let t_count = case.inputs.len() / n_in;
-    (0..t_count).all(|t| {
-        let e = net
-            .evaluate(
-                &case.inputs[t * n_in..(t + 1) * n_in],
-                &case.targets[t * n_out..(t + 1) * n_out],
-            )
-            .unwrap();
-        (1..=net.layers()).all(|l| match net.spec().activations[l - 1] {
-            Activation::Relu | Activation::LeakyRelu(_) => {
-                (0..net.sizes()[l]).all(|j| e.x(l, j).unwrap().abs() > margin)
-            }
-            Activation::Identity | Activation::Sigmoid | Activation::Tanh => true,
-        })
-    })
-}
-
-proptest! {
-    #![proptest_config(config("tests/proptest-regressions/textbook_vs_graph.txt"))]
-
-    /// Graph and textbook compute the same derivative with different rounding orders: they
-    /// agree to 1e-12 relative to the largest gradient of the network (a component that is
-    /// itself tiny can only be compared to the scale of the sums it came from).
-    #[test]
-    fn graph_gradients_equal_the_textbook_delta_rule(case in layered(1..=4)) {
-        let net = case.spec.build().unwrap();
-        let (e_graph, g_graph) = net.gradient(&case.inputs, &case.targets, case.reduction).unwrap();
-        let (e_book, g_book) = TextbookNet::from_mlp(&net).gradients(&case.inputs, &case.targets, case.reduction).unwrap();
-        let g_book = g_book.flatten();
-        let scale = g_book.iter().fold(1e-300f64, |m, g| m.max(g.abs()));
-        prop_assert!((e_graph - e_book).abs() <= 1e-12 * e_book.abs().max(1e-300));
-        for (slot, (a, b)) in g_graph.iter().zip(&g_book).enumerate() {
-            prop_assert!((a - b).abs() <= 1e-12 * scale, "param {}: graph {} vs textbook {}", slot, a, b);
+    fn config(file: &'static str) -> Config {
+        Config {
+            cases: 200,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
+            ..Config::default()
         }
     }
 
-    /// The three-way report passes on every random layered net (ReLU inputs kept 1e-3 from 0:
-    /// with the finite-difference step of ~6e-6 relative, a kink closer than that would be
-    /// straddled).
-    #[test]
-    fn three_way_check_passes_on_random_layered_nets(case in layered(1..=4)) {
-        let net = case.spec.build().unwrap();
-        prop_assume!(away_from_kinks(&net, &case, 1e-3));
-        let report = check_mlp(&net, &case.inputs, &case.targets, case.reduction, Tolerances::default()).unwrap();
-        prop_assert!(report.passed(), "{}", report.render());
+    /// Whether every ReLU / leaky ReLU input of the case is at least `margin` away from its kink
+    /// (finite differences straddle the kink otherwise).
+    fn away_from_kinks(net: &Mlp, case: &LayeredCase, margin: f64) -> bool {
+        let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+        let t_count = case.inputs.len() / n_in;
+        (0..t_count).all(|t| {
+            let e = net
+                .evaluate(
+                    &case.inputs[t * n_in..(t + 1) * n_in],
+                    &case.targets[t * n_out..(t + 1) * n_out],
+                )
+                .unwrap();
+            (1..=net.layers()).all(|l| match net.spec().activations[l - 1] {
+                Activation::Relu | Activation::LeakyRelu(_) => {
+                    (0..net.sizes()[l]).all(|j| e.x(l, j).unwrap().abs() > margin)
+                }
+                Activation::Identity | Activation::Sigmoid | Activation::Tanh => true,
+            })
+        })
     }
 
-    /// Skip connections across layers and a shared weight: reverse mode vs finite differences.
-    #[test]
-    fn skip_connections_and_shared_weights_match_finite_differences(spec in skip_net()) {
-        let g = Graph::new();
-        let ids = spec.build(&g).unwrap();
-        let tape = g.compile().unwrap();
-        let output = *ids.last().unwrap();
-        let report = check_graph(&g, &tape, tape.initial_params(), &spec.input_values(), output, Tolerances::default()).unwrap();
-        prop_assert!(report.passed(), "{}", report.render());
+    proptest! {
+        #![proptest_config(config("tests/proptest-regressions/textbook_vs_graph.txt"))]
+
+        /// Graph and textbook compute the same derivative with different rounding orders: they
+        /// agree to 1e-12 relative to the largest gradient of the network (a component that is
+        /// itself tiny can only be compared to the scale of the sums it came from).
+        #[test]
+        fn graph_gradients_equal_the_textbook_delta_rule(case in layered(1..=4)) {
+            let net = case.spec.build().unwrap();
+            let (e_graph, g_graph) = net.gradient(&case.inputs, &case.targets, case.reduction).unwrap();
+            let (e_book, g_book) = TextbookNet::from_mlp(&net).gradients(&case.inputs, &case.targets, case.reduction).unwrap();
+            let g_book = g_book.flatten();
+            let scale = g_book.iter().fold(1e-300f64, |m, g| m.max(g.abs()));
+            prop_assert!((e_graph - e_book).abs() <= 1e-12 * e_book.abs().max(1e-300));
+            for (slot, (a, b)) in g_graph.iter().zip(&g_book).enumerate() {
+                prop_assert!((a - b).abs() <= 1e-12 * scale, "param {}: graph {} vs textbook {}", slot, a, b);
+            }
+        }
+
+        /// The three-way report passes on every random layered net (ReLU inputs kept 1e-3 from 0:
+        /// with the finite-difference step of ~6e-6 relative, a kink closer than that would be
+        /// straddled).
+        #[test]
+        fn three_way_check_passes_on_random_layered_nets(case in layered(1..=4)) {
+            let net = case.spec.build().unwrap();
+            prop_assume!(away_from_kinks(&net, &case, 1e-3));
+            let report = check_mlp(&net, &case.inputs, &case.targets, case.reduction, Tolerances::default()).unwrap();
+            prop_assert!(report.passed(), "{}", report.render());
+        }
+
+        /// Skip connections across layers and a shared weight: reverse mode vs finite differences.
+        #[test]
+        fn skip_connections_and_shared_weights_match_finite_differences(spec in skip_net()) {
+            let g = Graph::new();
+            let ids = spec.build(&g).unwrap();
+            let tape = g.compile().unwrap();
+            let output = *ids.last().unwrap();
+            let report = check_graph(&g, &tape, tape.initial_params(), &spec.input_values(), output, Tolerances::default()).unwrap();
+            prop_assert!(report.passed(), "{}", report.render());
+        }
     }
 }
 
