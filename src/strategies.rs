@@ -1,10 +1,12 @@
 //! Public `proptest` strategies for random graphs, to reuse in your own property tests
 //! (cargo feature `strategies`, on by default).
 //!
-//! Strategies produce plain descriptions ([`DagSpec`]) that build into a [`Graph`]; they are
-//! bounded: leaf values are finite and small, and ops are only applied where their result stays
-//! within a known bound and away from their singularities (`ln` and `/` of values >= 0.1), so
-//! that finite differences are meaningful on every generated case.
+//! Strategies produce plain descriptions ([`DagSpec`]) that build into a [`Graph`], each with a
+//! designated output ([`DagSpec::output`]) that every node of the description feeds, so that
+//! differentiating the output reaches every parameter. They are bounded: leaf values are finite
+//! and small, and ops are only applied where their result stays within a known bound (|v| <= 50)
+//! and away from their singularities (`ln` and `/` of values >= 0.1), so that finite differences
+//! are meaningful on every generated case.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -24,13 +26,17 @@ pub enum LeafSpec {
 }
 
 /// A random DAG as plain data: leaves first, then ops whose operands index earlier nodes
-/// (leaves are nodes `0..leaves.len()`, op `k` is node `leaves.len() + k`).
+/// (leaves are nodes `0..leaves.len()`, op `k` is node `leaves.len() + k`), and the node to
+/// differentiate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DagSpec {
     /// The leaves, in creation order.
     pub leaves: Vec<LeafSpec>,
     /// The ops, in creation order, with their operands' node indices.
     pub ops: Vec<(Op, Vec<usize>)>,
+    /// The index of the output node, the one to differentiate. The strategies of this module
+    /// make it an op of which every other node, constants aside, is an ancestor.
+    pub output: usize,
 }
 
 impl DagSpec {
@@ -44,11 +50,38 @@ impl DagSpec {
         self.len() == 0
     }
 
-    /// Builds the DAG into `graph`; returns every node's id, in spec order.
+    /// Builds the DAG into `graph`; returns every node's id, in spec order: the output is
+    /// `ids[spec.output]`.
     ///
     /// # Errors
-    /// Those of [`Graph::try_op`] (none for a spec produced by [`dag`]).
+    /// [`crate::Error::UnknownNode`] if [`DagSpec::output`] is not a node of the spec (checked
+    /// before anything is added to `graph`); those of [`Graph::try_op`]. None for a spec
+    /// produced by this module's strategies.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::Graph;
+    /// use backprop::strategies::{DagSpec, LeafSpec};
+    /// use backprop::{Binary, Op};
+    /// // y = w * x, with w = 3 and x fed 2
+    /// let spec = DagSpec {
+    ///     leaves: vec![LeafSpec::Input(2.0), LeafSpec::Param(3.0)],
+    ///     ops: vec![(Op::Binary(Binary::Mul), vec![1, 0])],
+    ///     output: 2,
+    /// };
+    /// let g = Graph::new();
+    /// let ids = spec.build(&g)?;
+    /// let grads = g.compile()?.gradients(&spec.input_values(), ids[spec.output])?;
+    /// assert_eq!(grads.wrt(ids[1])?, 2.0); // dy/dw = x
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
     pub fn build(&self, graph: &Graph) -> crate::Result<Vec<NodeId>> {
+        if self.output >= self.len() {
+            return Err(crate::Error::UnknownNode {
+                index: self.output.min(u32::MAX as usize) as u32,
+                len: self.len(),
+            });
+        }
         let mut ids = Vec::with_capacity(self.len());
         for (k, leaf) in self.leaves.iter().enumerate() {
             let e = match *leaf {
@@ -297,13 +330,70 @@ fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks
         ops.push((op, operands));
         ranges.push(range);
     }
-    DagSpec { leaves, ops }
+    with_output(leaves, ops, &ranges)
 }
 
-/// Random DAGs of `nodes` nodes in all (at least 2): 1 to 8 leaves (inputs, parameters,
+/// Designates the output of a random DAG so that every node feeds it: the nodes without a
+/// consumer (constant leaves aside) are the DAG's sinks, every other node is an ancestor of one
+/// of them. A single sink (the last op) is the output; several are weighed by one new constant
+/// leaf `c` in a `dot` node, `y = sum_i c s_i` with `c = min(1, 50 / sum_i bound(s_i))`, so that
+/// `|y| <= 50` like every other node.
+fn with_output(
+    mut leaves: Vec<LeafSpec>,
+    mut ops: Vec<(Op, Vec<usize>)>,
+    ranges: &[Range],
+) -> DagSpec {
+    let len = leaves.len() + ops.len();
+    let mut consumed = vec![false; len];
+    for (_, operands) in &ops {
+        for &i in operands {
+            consumed[i] = true;
+        }
+    }
+    let sinks: Vec<usize> = (0..len)
+        .filter(|&i| !consumed[i] && !matches!(leaves.get(i), Some(LeafSpec::Const(_))))
+        .collect();
+    if let [only] = sinks[..] {
+        return DagSpec {
+            leaves,
+            ops,
+            output: only,
+        };
+    }
+    let total: f64 = sinks.iter().map(|&i| ranges[i].bound).sum();
+    let weight = if total > MAX_BOUND {
+        MAX_BOUND / total
+    } else {
+        1.0
+    };
+    // The weight is a leaf, and leaves come first: the ops move up by one node.
+    let c = leaves.len();
+    let shift = |i: usize| if i >= c { i + 1 } else { i };
+    leaves.push(LeafSpec::Const(weight));
+    for (_, operands) in &mut ops {
+        for i in operands.iter_mut() {
+            *i = shift(*i);
+        }
+    }
+    ops.push((Op::Dot, sinks.iter().flat_map(|&i| [shift(i), c]).collect()));
+    let output = leaves.len() + ops.len() - 1;
+    DagSpec {
+        leaves,
+        ops,
+        output,
+    }
+}
+
+/// Random DAGs of `nodes` random nodes (at least 2): 1 to 8 leaves (inputs, parameters,
 /// constants with values in `[-2, 2]`) then ops drawn from every op kind, with fan-out, shared
 /// parameters, `x * x` and skip connections. With `kinks`, ReLU and leaky ReLU appear too (test
 /// code must then keep their inputs away from 0 before comparing with finite differences).
+///
+/// The output ([`DagSpec::output`]) is an op that every input and parameter feeds: the last
+/// random op if it is the only node without a consumer, or else one more op,
+/// `y = sum_i c s_i` (a `dot`) over the nodes `s_i` without a consumer, with one more constant
+/// leaf `c = min(1, 50 / sum_i bound(s_i))`; so a spec has up to `nodes + 2` nodes. Every node,
+/// the output included, stays within `|v| <= 50`.
 pub fn dag(nodes: std::ops::RangeInclusive<usize>, kinks: bool) -> impl Strategy<Value = DagSpec> {
     let (lo, hi) = (*nodes.start().max(&2), *nodes.end().max(&2));
     (lo..=hi).prop_flat_map(move |n| {
@@ -401,10 +491,12 @@ pub fn layered(hidden: std::ops::RangeInclusive<usize>) -> impl Strategy<Value =
     })
 }
 
-/// Random layered topologies that no [`crate::nn::Mlp`] can express, as a [`DagSpec`]: every
-/// neuron is a `dot` over a random subset of the nodes of *all* earlier layers (skip
-/// connections), one weight is shared by two connections, activations are sigmoid or tanh, and
-/// the last node is the network's output.
+/// Random layered topologies that no [`crate::nn::Mlp`] can express, as a [`DagSpec`]: 3 to 5
+/// layers of 1 to 4 nodes, inputs first; every neuron is a `dot` over every node of the layer
+/// before and a random third of the nodes of the earlier layers (skip connections), activations
+/// are sigmoid or tanh, and the first neuron with two connections uses one weight for both (a
+/// shared weight). Every weight is used. The output ([`DagSpec::output`]) is the single neuron
+/// of the last layer, or the `sum` of its neurons, so that every weight feeds it.
 pub fn skip_net() -> impl Strategy<Value = DagSpec> {
     (vec(1usize..=4, 3..=5), any::<u64>()).prop_map(|(widths, seed)| {
         use rand::RngExt;
@@ -430,7 +522,10 @@ pub fn skip_net() -> impl Strategy<Value = DagSpec> {
                 connections.push((l, j, sources));
             }
         }
-        let weight_count: usize = connections.iter().map(|c| c.2.len()).sum();
+        // one weight per connection, but the shared weight serves two
+        let connection_count: usize = connections.iter().map(|c| c.2.len()).sum();
+        let sharing = connections.iter().any(|c| c.2.len() >= 2);
+        let weight_count = connection_count - usize::from(sharing);
         let first_weight = leaves.len();
         for _ in 0..weight_count {
             leaves.push(LeafSpec::Param(rng.random_range(-1.0..1.0)));
@@ -465,6 +560,23 @@ pub fn skip_net() -> impl Strategy<Value = DagSpec> {
             ops.push((Op::Unary(act), vec![x]));
             node_of[l].push(x + 1);
         }
-        DagSpec { leaves, ops }
+        debug_assert_eq!(
+            next_weight,
+            first_weight + weight_count,
+            "every weight is used"
+        );
+        let outputs = node_of.pop().expect("at least 3 layers");
+        let output = if let [only] = outputs[..] {
+            only
+        } else {
+            // sigmoid and tanh are within [-1, 1]: the sum of up to 4 of them within [-4, 4]
+            ops.push((Op::Sum, outputs));
+            leaves.len() + ops.len() - 1
+        };
+        DagSpec {
+            leaves,
+            ops,
+            output,
+        }
     })
 }

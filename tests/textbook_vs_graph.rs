@@ -81,7 +81,7 @@ mod random_nets {
             let g = Graph::new();
             let ids = spec.build(&g).unwrap();
             let tape = g.compile().unwrap();
-            let output = *ids.last().unwrap();
+            let output = ids[spec.output];
             let report = check_graph(&g, &tape, tape.initial_params(), &spec.input_values(), output, Tolerances::default()).unwrap();
             prop_assert!(report.passed(), "{}", report.render());
         }
