@@ -5,8 +5,9 @@
 //! designated output ([`DagSpec::output`]) that every node of the description feeds, so that
 //! differentiating the output reaches every parameter. They are bounded: leaf values are finite
 //! and small, and ops are only applied where their result stays within a known bound (|v| <= 50)
-//! and away from their singularities (`ln` and `/` of values >= 0.1), so that finite differences
-//! are meaningful on every generated case.
+//! and away from their singularities (`ln` and `/` of values >= 0.1), and, in [`dag`], where
+//! their third derivative along any one input or parameter at the case's leaf values stays
+//! within 1e4, so that finite differences are meaningful on every generated case.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -122,6 +123,111 @@ struct Range {
 const MAX_BOUND: f64 = 50.0;
 /// Smallest value `ln`, `/` and negative powers may take as operand.
 const MIN_POSITIVE: f64 = 0.1;
+/// Largest third derivative a node may have along any one input or parameter, at the case's
+/// leaf values. Central differences of step `h` err by `h^2 |f'''| / 6`: with the default step
+/// (`h <= 6e-6 * 2` for leaves in `[-2, 2]`) that is at most `2.4e-11 * 1e4 = 2.4e-7`.
+/// Bounded values alone do not bound it: `tanh` of a node of slope 200 has `|f'''| ~ 1e7`.
+const MAX_THIRD: f64 = 1e4;
+
+/// A node's value and its first three derivatives along one input or parameter, at the case's
+/// leaf values: `[v, v', v'', v''']`. Computed here, apart from the engine's own derivatives.
+type Jet = [f64; 4];
+
+/// The jet of `y = f(u)` from `f` and its first three derivatives at `u`:
+/// `y' = f' u'`, `y'' = f'' u'^2 + f' u''`, `y''' = f''' u'^3 + 3 f'' u' u'' + f' u'''`.
+fn compose(f: [f64; 4], u: Jet) -> Jet {
+    [
+        f[0],
+        f[1] * u[1],
+        f[2] * u[1] * u[1] + f[1] * u[2],
+        f[3] * u[1].powi(3) + 3.0 * f[2] * u[1] * u[2] + f[1] * u[3],
+    ]
+}
+
+/// The jet of `a b` (Leibniz): `(ab)''' = a''' b + 3 a'' b' + 3 a' b'' + a b'''`.
+fn product(a: Jet, b: Jet) -> Jet {
+    [
+        a[0] * b[0],
+        a[1] * b[0] + a[0] * b[1],
+        a[2] * b[0] + 2.0 * a[1] * b[1] + a[0] * b[2],
+        a[3] * b[0] + 3.0 * a[2] * b[1] + 3.0 * a[1] * b[2] + a[0] * b[3],
+    ]
+}
+
+/// `[f(x), f'(x), f''(x), f'''(x)]` for a unary op, from the textbook formulas.
+fn unary_derivatives(op: Unary, x: f64) -> [f64; 4] {
+    match op {
+        Unary::Identity => [x, 1.0, 0.0, 0.0],
+        Unary::Neg => [-x, -1.0, 0.0, 0.0],
+        Unary::Exp => [x.exp(); 4],
+        Unary::Ln => [x.ln(), 1.0 / x, -1.0 / (x * x), 2.0 / x.powi(3)],
+        Unary::Sigmoid => {
+            // s' = s (1 - s), s'' = s' (1 - 2s), s''' = s' (1 - 6s + 6s^2)
+            let s = 1.0 / (1.0 + (-x).exp());
+            let d = s * (1.0 - s);
+            [s, d, d * (1.0 - 2.0 * s), d * (1.0 - 6.0 * s + 6.0 * s * s)]
+        }
+        Unary::Tanh => {
+            // t' = 1 - t^2, t'' = -2 t t', t''' = t' (6 t^2 - 2)
+            let t = x.tanh();
+            let d = 1.0 - t * t;
+            [t, d, -2.0 * t * d, d * (6.0 * t * t - 2.0)]
+        }
+        Unary::Relu if x > 0.0 => [x, 1.0, 0.0, 0.0],
+        Unary::Relu => [0.0; 4],
+        Unary::LeakyRelu { .. } if x > 0.0 => [x, 1.0, 0.0, 0.0],
+        Unary::LeakyRelu { slope } => [slope * x, slope, 0.0, 0.0],
+        Unary::Powf { exponent: p } => {
+            // c x^(p - k); a zero coefficient stays 0 where x^(p - k) is infinite (x^2 at 0)
+            let term = |c: f64, k: f64| if c == 0.0 { 0.0 } else { c * x.powf(p - k) };
+            [
+                x.powf(p),
+                term(p, 1.0),
+                term(p * (p - 1.0), 2.0),
+                term(p * (p - 1.0) * (p - 2.0), 3.0),
+            ]
+        }
+        Unary::Step { low } => [if x > 0.0 { 1.0 } else { low }, 0.0, 0.0, 0.0],
+    }
+}
+
+/// The jet of an op's output from its operands' jets along the same coordinate.
+fn op_jet(op: Op, operands: &[Jet]) -> Jet {
+    let add = |a: Jet, b: Jet| -> Jet { std::array::from_fn(|k| a[k] + b[k]) };
+    match op {
+        Op::Unary(u) => compose(unary_derivatives(u, operands[0][0]), operands[0]),
+        Op::Binary(Binary::Add) => add(operands[0], operands[1]),
+        Op::Binary(Binary::Sub) => add(operands[0], operands[1].map(|v| -v)),
+        Op::Binary(Binary::Mul) => product(operands[0], operands[1]),
+        Op::Binary(Binary::Div) => {
+            let recip = unary_derivatives(Unary::Powf { exponent: -1.0 }, operands[1][0]);
+            product(operands[0], compose(recip, operands[1]))
+        }
+        Op::Sum => operands.iter().fold([0.0; 4], |acc, &a| add(acc, a)),
+        Op::Dot => operands
+            .chunks_exact(2)
+            .fold([0.0; 4], |acc, pair| add(acc, product(pair[0], pair[1]))),
+        // the first maximum, as the engine takes it
+        Op::Max => *operands
+            .iter()
+            .reduce(|m, a| if a[0] > m[0] { a } else { m })
+            .expect("internal error: max has operands"),
+    }
+}
+
+/// The jets of the op `(op, operands)` along every coordinate, or `None` if some third
+/// derivative is above [`MAX_THIRD`] (or not finite).
+fn gentle(op: Op, operands: &[usize], jets: &[Vec<Jet>], coordinates: usize) -> Option<Vec<Jet>> {
+    let out: Vec<Jet> = (0..coordinates)
+        .map(|j| {
+            let at: Vec<Jet> = operands.iter().map(|&i| jets[i][j]).collect();
+            op_jet(op, &at)
+        })
+        .collect();
+    out.iter()
+        .all(|jet| jet.iter().all(|v| v.is_finite()) && jet[3].abs() <= MAX_THIRD)
+        .then_some(out)
+}
 
 fn pick(choice: u32, len: usize) -> usize {
     // Half of the picks among the 4 most recent nodes (depth), half anywhere (skip connections).
@@ -133,9 +239,15 @@ fn pick(choice: u32, len: usize) -> usize {
     }
 }
 
-/// Turns raw random choices into a DAG, applying each op only where it keeps values bounded.
+/// Turns raw random choices into a DAG, applying each op only where it keeps values bounded
+/// and third derivatives at most [`MAX_THIRD`]; elsewhere `tanh` of the first operand, or if
+/// that is too steep too, its identity.
 fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks: bool) -> DagSpec {
     let mut ranges: Vec<Range> = Vec::new();
+    // The coordinates finite differences move: the inputs and parameters, in leaf order.
+    let coordinates = leaves.iter().filter(|(kind, _)| kind % 3 != 2).count();
+    let mut jets: Vec<Vec<Jet>> = Vec::new();
+    let mut coordinate = 0;
     let leaves: Vec<LeafSpec> = leaves
         .into_iter()
         .map(|(kind, v)| {
@@ -153,6 +265,13 @@ fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks
                 bound: v.abs(),
                 positive,
             });
+            let moves = !matches!(leaf, LeafSpec::Const(_));
+            jets.push(
+                (0..coordinates)
+                    .map(|j| [v, f64::from(u8::from(moves && j == coordinate)), 0.0, 0.0])
+                    .collect(),
+            );
+            coordinate += usize::from(moves);
             leaf
         })
         .collect();
@@ -321,27 +440,37 @@ fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks
             }
             _ => squash.clone(),
         };
-        let (op, operands, range) =
-            if candidate.2.bound.is_finite() && candidate.2.bound <= MAX_BOUND {
-                candidate
-            } else {
-                squash
-            };
+        let bounded = if candidate.2.bound.is_finite() && candidate.2.bound <= MAX_BOUND {
+            candidate
+        } else {
+            squash.clone()
+        };
+        let (op, operands, range, jet) = [bounded, squash]
+            .into_iter()
+            .find_map(|(op, operands, range)| {
+                let jet = gentle(op, &operands, &jets, coordinates)?;
+                Some((op, operands, range, jet))
+            })
+            // the identity of `a` keeps `a`'s jets, within the limit
+            .unwrap_or_else(|| (Op::Unary(Unary::Identity), vec![a], ra, jets[a].clone()));
         ops.push((op, operands));
         ranges.push(range);
+        jets.push(jet);
     }
-    with_output(leaves, ops, &ranges)
+    with_output(leaves, ops, &ranges, &jets)
 }
 
 /// Designates the output of a random DAG so that every node feeds it: the nodes without a
 /// consumer (constant leaves aside) are the DAG's sinks, every other node is an ancestor of one
 /// of them. A single sink (the last op) is the output; several are weighed by one new constant
-/// leaf `c` in a `dot` node, `y = sum_i c s_i` with `c = min(1, 50 / sum_i bound(s_i))`, so that
-/// `|y| <= 50` like every other node.
+/// leaf `c` in a `dot` node, `y = sum_i c s_i` with
+/// `c = min(1, 50 / sum_i bound(s_i), 1e4 / max_j sum_i |d^3 s_i / dx_j^3|)`, so that `|y| <= 50`
+/// and `|d^3 y / dx_j^3| <= 1e4` along every input or parameter `x_j`, like every other node.
 fn with_output(
     mut leaves: Vec<LeafSpec>,
     mut ops: Vec<(Op, Vec<usize>)>,
     ranges: &[Range],
+    jets: &[Vec<Jet>],
 ) -> DagSpec {
     let len = leaves.len() + ops.len();
     let mut consumed = vec![false; len];
@@ -361,11 +490,14 @@ fn with_output(
         };
     }
     let total: f64 = sinks.iter().map(|&i| ranges[i].bound).sum();
-    let weight = if total > MAX_BOUND {
-        MAX_BOUND / total
-    } else {
-        1.0
-    };
+    let coordinates = jets.first().map_or(0, Vec::len);
+    let steepest = (0..coordinates)
+        .map(|j| sinks.iter().map(|&i| jets[i][j][3].abs()).sum::<f64>())
+        .fold(0.0, f64::max);
+    // a zero denominator gives infinity, which the minimum ignores
+    let weight = [1.0, MAX_BOUND / total, MAX_THIRD / steepest]
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
     // The weight is a leaf, and leaves come first: the ops move up by one node.
     let c = leaves.len();
     let shift = |i: usize| if i >= c { i + 1 } else { i };
@@ -392,8 +524,14 @@ fn with_output(
 /// The output ([`DagSpec::output`]) is an op that every input and parameter feeds: the last
 /// random op if it is the only node without a consumer, or else one more op,
 /// `y = sum_i c s_i` (a `dot`) over the nodes `s_i` without a consumer, with one more constant
-/// leaf `c = min(1, 50 / sum_i bound(s_i))`; so a spec has up to `nodes + 2` nodes. Every node,
-/// the output included, stays within `|v| <= 50`.
+/// leaf `c`; so a spec has up to `nodes + 2` nodes.
+///
+/// Every node, the output included, stays within `|v| <= 50`, and at the spec's leaf values its
+/// third derivative along any one input or parameter `x_j` stays within `|d^3 v / dx_j^3| <=
+/// 1e4` (an op that would break either is replaced by `tanh` of its first operand, or if that
+/// is too steep, its identity; `c = min(1, 50 / sum_i bound(s_i), 1e4 / max_j sum_i |d^3 s_i /
+/// dx_j^3|)`). Central differences of step `h <= 1.2e-5` then err by at most
+/// `h^2 / 6 * 1e4 ~ 2.4e-7` from truncation.
 pub fn dag(nodes: std::ops::RangeInclusive<usize>, kinks: bool) -> impl Strategy<Value = DagSpec> {
     let (lo, hi) = (*nodes.start().max(&2), *nodes.end().max(&2));
     (lo..=hi).prop_flat_map(move |n| {

@@ -167,10 +167,11 @@ mod random_dags {
 
         /// Reverse mode agrees with central finite differences on random DAGs of 2-200 nodes.
         ///
-        /// Tolerance 1e-6 (absolute + relative): the strategy bounds every value by 50 and keeps `ln`
-        /// and `/` at operands >= 0.1, so |f| and |f'''| stay within ~1e4 even on deep compositions;
-        /// the central-difference error eps^(2/3) * (|f| + |f'''|) ~ 4e-11 * 1e4 ~ 4e-7 is then
-        /// below 1e-6, while a wrong local derivative errs by the size of the gradient itself.
+        /// Tolerance 1e-6 (absolute + relative): the strategy bounds every value by 50, keeps `ln`
+        /// and `/` at operands >= 0.1 and the output's third derivative along each input and
+        /// parameter within 1e4, so |f| and |f'''| stay within 1e4 even on deep compositions; the
+        /// central-difference error eps^(2/3) * (|f| + |f'''|) ~ 4e-11 * 1e4 ~ 4e-7 is then below
+        /// 1e-6, while a wrong local derivative errs by the size of the gradient itself.
         #[test]
         fn reverse_mode_matches_finite_differences_on_random_dags(spec in dag(2..=200, true)) {
             let g = Graph::new();
