@@ -180,9 +180,9 @@ mod random_dags {
             let inputs = spec.input_values();
             let mut ws = tape.workspace();
             tape.forward(&mut ws, &inputs).unwrap();
-            // ReLU has a kink at 0, where finite differences straddle two slopes: skip such points.
+            // ReLU, leaky ReLU and abs have a kink at 0, where finite differences straddle two slopes: skip such points.
             for &id in &ids {
-                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
+                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. } | Unary::Abs)) = g.kind(id).unwrap() {
                     let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
                     prop_assume!(x.abs() > 1e-3);
                 }
@@ -214,7 +214,7 @@ mod random_dags {
             let mut ws = tape.workspace();
             tape.forward(&mut ws, &one).unwrap();
             for &id in &ids {
-                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. })) = g.kind(id).unwrap() {
+                if let NodeKind::Op(backprop::Op::Unary(Unary::Relu | Unary::LeakyRelu { .. } | Unary::Abs)) = g.kind(id).unwrap() {
                     let x = tape.value(&ws, g.operands(id).unwrap()[0]).unwrap();
                     prop_assume!(x.abs() > 1e-3);
                 }
