@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::error::Result;
-use crate::nn::Mlp;
+use crate::nn::{Connection, Mlp};
 
 /// The part of a training step a [`Step`] belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +160,16 @@ impl Trace {
             let act = net.spec().activations[l - 1];
             for j in 0..sizes[l] {
                 let mut parts: Vec<(f64, f64)> = (0..sizes[l - 1])
-                    .map(|i| Ok((eval.y(l - 1, i)?, net.weight(l - 1, i, j)?)))
+                    .map(|i| {
+                        Ok((
+                            eval.y(l - 1, i)?,
+                            net.weight(Connection {
+                                layer: l - 1,
+                                from: i,
+                                to: j,
+                            })?,
+                        ))
+                    })
                     .collect::<Result<_>>()?;
                 if let Some(b) = bias {
                     parts.push((b, net.bias_weight(l - 1, j)?));
@@ -223,7 +232,12 @@ impl Trace {
             let (a, b) = (name(l), name(l + 1));
             for j in 0..sizes[l + 1] {
                 for i in 0..sizes[l] {
-                    let g = eval.weight_gradient(l, i, j)?;
+                    let w_ij = Connection {
+                        layer: l,
+                        from: i,
+                        to: j,
+                    };
+                    let g = eval.weight_gradient(w_ij)?;
                     push(
                         Section::Gradients,
                         format!("dE/dw_{a}{b}[{i}->{j}]"),
@@ -234,10 +248,10 @@ impl Trace {
                         ),
                         g,
                     );
-                    let w = net.weight(l, i, j)?;
-                    gradient[net.weight_slot(l, i, j)?] = g;
+                    let (w, slot) = (net.weight(w_ij)?, net.weight_slot(w_ij)?);
+                    gradient[slot] = g;
                     updates.push((
-                        net.weight_slot(l, i, j)?,
+                        slot,
                         format!("w_{a}{b}[{i}->{j}]"),
                         format!("{w:.6} - {learning_rate} * {g:.6}"),
                         w - learning_rate * g,

@@ -8,7 +8,7 @@
 use std::fmt::Debug;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use backprop::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec, Reduction};
+use backprop::nn::{Activation, Bias, Connection, Init, Loss, Mlp, MlpSpec, Reduction};
 use backprop::train::{BatchMode, Optimiser, RunOptions, Schedule, TrainConfig, train, train_with};
 use backprop::{Binary, Error, Graph, NodeName, Op, Unary, graph_file, model_file};
 
@@ -595,8 +595,24 @@ fn softmax_cross_entropy_with_logits_of_plus_minus_1000_is_exact() {
         (1.0, -1.0)
     );
     // dE/dw = delta * x = (1, -1)
-    assert_eq!(e.weight_gradient(0, 0, 0).unwrap(), 1.0);
-    assert_eq!(e.weight_gradient(0, 0, 1).unwrap(), -1.0);
+    assert_eq!(
+        e.weight_gradient(Connection {
+            layer: 0,
+            from: 0,
+            to: 0
+        })
+        .unwrap(),
+        1.0
+    );
+    assert_eq!(
+        e.weight_gradient(Connection {
+            layer: 0,
+            from: 0,
+            to: 1
+        })
+        .unwrap(),
+        -1.0
+    );
     // the other way round, the target on the larger logit: E = ln(1 + e^-2000) = 0
     let e = net.evaluate(&[1.0], &[1.0, 0.0]).unwrap();
     assert_eq!(e.error(), 0.0);
@@ -721,7 +737,16 @@ fn layered_specification_catalogue() {
     );
     refused(
         "a NaN single weight",
-        || net.set_weight(1, 1, 0, f64::NAN),
+        || {
+            net.set_weight(
+                Connection {
+                    layer: 1,
+                    from: 1,
+                    to: 0,
+                },
+                f64::NAN,
+            )
+        },
         Error::NonFiniteConstant {
             what: "weight w1[1->0]".into(),
             value: f64::NAN,

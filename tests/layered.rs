@@ -1,7 +1,7 @@
 //! Layered networks: specification errors, weight layout, initialisation, losses.
 
 use backprop::Error;
-use backprop::nn::{Activation, Bias, Init, Loss, MlpSpec, Reduction};
+use backprop::nn::{Activation, Bias, Connection, Init, Loss, MlpSpec, Reduction};
 use backprop::textbook::TextbookNet;
 
 #[test]
@@ -49,16 +49,38 @@ fn weights_are_read_and_written_out_major() {
     assert_eq!(net.weights(), w);
     assert_eq!(net.biases(), b);
     // w_ij of layer 0 from input node 2 to hidden node 1 is W[0][1][2]
-    assert_eq!(net.weight(0, 2, 1).unwrap(), 6.0);
+    assert_eq!(
+        net.weight(Connection {
+            layer: 0,
+            from: 2,
+            to: 1
+        })
+        .unwrap(),
+        6.0
+    );
     assert_eq!(net.bias_weight(1, 0).unwrap(), 0.3);
     assert_eq!(
         net.params(),
         &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.1, 0.2, 7.0, 8.0, 0.3]
     );
-    net.set_weight(1, 1, 0, -8.0).unwrap();
+    net.set_weight(
+        Connection {
+            layer: 1,
+            from: 1,
+            to: 0,
+        },
+        -8.0,
+    )
+    .unwrap();
     assert_eq!(net.weights()[1][0][1], -8.0);
     // the graph labels follow the same notation
-    let slot = net.weight_slot(0, 2, 1).unwrap();
+    let slot = net
+        .weight_slot(Connection {
+            layer: 0,
+            from: 2,
+            to: 1,
+        })
+        .unwrap();
     assert_eq!(
         net.graph()
             .label(net.tape().param_node(slot))
@@ -89,8 +111,22 @@ fn bad_weights_are_rejected_without_changing_the_network() {
         "weight W[0][0][1] must be a finite number, got NaN"
     );
     assert_eq!(net.params(), &before[..]);
-    assert!(matches!(net.weight(1, 0, 0), Err(Error::OutOfRange { .. })));
-    assert!(matches!(net.weight(0, 2, 0), Err(Error::OutOfRange { .. })));
+    assert!(matches!(
+        net.weight(Connection {
+            layer: 1,
+            from: 0,
+            to: 0
+        }),
+        Err(Error::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        net.weight(Connection {
+            layer: 0,
+            from: 2,
+            to: 0
+        }),
+        Err(Error::OutOfRange { .. })
+    ));
     assert!(matches!(
         net.evaluate(&[1.0], &[1.0]),
         Err(Error::Shape { .. })

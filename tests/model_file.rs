@@ -3,7 +3,7 @@
 
 use backprop::Error;
 use backprop::model_file::{MAX_WEIGHTS, from_json_str, load, save, to_json_string};
-use backprop::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
+use backprop::nn::{Activation, Bias, Connection, Init, Loss, Mlp, MlpSpec};
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
@@ -119,7 +119,14 @@ fn file_has_the_documented_fields() {
     // W[l][j][i] is the weight from node i of layer l to node j of layer l + 1
     assert_eq!(
         value["W"][1][0][3].as_f64(),
-        Some(net.weight(1, 3, 0).unwrap())
+        Some(
+            net.weight(Connection {
+                layer: 1,
+                from: 3,
+                to: 0
+            })
+            .unwrap()
+        )
     );
     assert_eq!(
         value["b"][0][2].as_f64(),
@@ -195,7 +202,13 @@ fn non_finite_weight_is_refused_when_saving_and_nothing_is_written() {
     let dir = temp_dir("non-finite");
     let path = dir.join("model.json");
     let mut net = rich_net();
-    let slot = net.weight_slot(1, 2, 1).unwrap();
+    let slot = net
+        .weight_slot(Connection {
+            layer: 1,
+            from: 2,
+            to: 1,
+        })
+        .unwrap();
     backprop::internal::set_param_unchecked(&mut net, slot, f64::INFINITY);
     let err = save(&net, &path).unwrap_err();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! What a trained or changed network hands out answers with its current weights: its graph,
 //! its compiled tape, and what is computed from them.
 
-use backprop::nn::{Activation, Init, Mlp, MlpSpec};
+use backprop::nn::{Activation, Connection, Init, Mlp, MlpSpec};
 use backprop::train::{TrainConfig, train};
 use backprop::{symbolic, tutorial};
 
@@ -54,8 +54,22 @@ fn a_trained_network_hands_out_its_trained_weights() {
 #[test]
 fn set_weights_reach_the_graph_and_the_tape() {
     let mut net = xor_net();
-    net.set_weight(0, 1, 0, 0.25).unwrap();
-    let slot = net.weight_slot(0, 1, 0).unwrap();
+    net.set_weight(
+        Connection {
+            layer: 0,
+            from: 1,
+            to: 0,
+        },
+        0.25,
+    )
+    .unwrap();
+    let slot = net
+        .weight_slot(Connection {
+            layer: 0,
+            from: 1,
+            to: 0,
+        })
+        .unwrap();
     assert_eq!(net.graph().param_values()[slot], 0.25);
     assert_eq!(net.tape().initial_params()[slot], 0.25);
     let mut params = net.params().to_vec();

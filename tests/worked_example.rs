@@ -1,5 +1,6 @@
 //! The tutorial's 2x2x1 worked example, number for number.
 
+use backprop::nn::Connection;
 use backprop::trace::Section;
 use backprop::tutorial::{
     WORKED_LEARNING_RATE, worked_example, worked_example_figures, worked_example_trace,
@@ -82,6 +83,16 @@ fn closed_forms_of_the_worked_example() {
     assert!((e.y(2, 0).unwrap() - s).abs() < tol);
     assert!((e.delta(2, 0).unwrap() - (s - 0.5)).abs() < tol);
     assert!((e.delta(1, 1).unwrap() - s * (1.0 - s) * 0.5 * (s - 0.5)).abs() < tol);
-    assert!((e.weight_gradient(0, 1, 0).unwrap() - s * (1.0 - s) * 0.5 * (s - 0.5)).abs() < tol);
+    assert!(
+        (e.weight_gradient(Connection {
+            layer: 0,
+            from: 1,
+            to: 0
+        })
+        .unwrap()
+            - s * (1.0 - s) * 0.5 * (s - 0.5))
+            .abs()
+            < tol
+    );
     assert!((e.error() - 0.5 * (s - 0.5) * (s - 0.5)).abs() < tol);
 }

@@ -12,7 +12,7 @@ mod mlp;
 pub use crate::batch::Batch;
 pub use init::Init;
 pub use loss::{Loss, Reduction};
-pub use mlp::{Evaluation, Mlp, MlpSpec};
+pub use mlp::{Connection, Evaluation, Mlp, MlpSpec};
 
 use crate::op::Unary;
 

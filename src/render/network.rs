@@ -3,7 +3,7 @@
 //! [`super::walkthrough`]; this module only places and draws.
 
 use crate::error::Result;
-use crate::nn::{Bias, Mlp};
+use crate::nn::{Bias, Connection, Mlp};
 use crate::render::labels::number;
 use crate::render::svg::{Anchor, Svg};
 
@@ -123,7 +123,7 @@ impl<'n> Layout<'n> {
     }
 
     /// A new picture with its texts, the layer headings, and the weight lines carrying
-    /// `numbers[weight_slot(l, i, j)]` and `numbers[bias_slot(l, j)]`.
+    /// each connection's `numbers[weight_slot(..)]` and `numbers[bias_slot(l, j)]`.
     pub(super) fn picture(&self, texts: &Texts, numbers: &[f64]) -> Result<Svg> {
         let mut captions = texts.captions.clone();
         if self.unlabelled() {
@@ -155,7 +155,11 @@ impl<'n> Layout<'n> {
             let mut slots = Vec::with_capacity(n_in * n_out + n_out);
             for j in 0..n_out {
                 for i in 0..n_in {
-                    let slot = self.net.weight_slot(l, i, j)?;
+                    let slot = self.net.weight_slot(Connection {
+                        layer: l,
+                        from: i,
+                        to: j,
+                    })?;
                     slots.push((self.node_center(l, i), j, slot, false));
                 }
                 if self.bias.is_some() {

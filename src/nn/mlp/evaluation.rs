@@ -1,6 +1,6 @@
 //! One association through a layered network, read back in the tutorial's notation.
 
-use super::Mlp;
+use super::{Connection, Mlp};
 use crate::error::{Error, Result};
 use crate::tape::Workspace;
 
@@ -162,12 +162,12 @@ impl Evaluation<'_> {
             .expect("internal error: the loss node is in the tape")
     }
 
-    /// `dE_t/dw_ij` of layer `layer`.
+    /// `dE_t/dw_ij` of the connection.
     ///
     /// # Errors
     /// [`Error::OutOfRange`].
-    pub fn weight_gradient(&self, layer: usize, from: usize, to: usize) -> Result<f64> {
-        let slot = self.net.weight_slot(layer, from, to)?;
+    pub fn weight_gradient(&self, connection: Connection) -> Result<f64> {
+        let slot = self.net.weight_slot(connection)?;
         self.net
             .tape
             .gradient(&self.ws, self.net.tape.param_node(slot))

@@ -1,5 +1,5 @@
 //! The layered network: its specification (`spec.rs`), its lowering to graph nodes (here),
-//! its weights by (layer, from, to) (`weights.rs`), one association in the tutorial's notation
+//! its weights by [`Connection`] (`weights.rs`), one association in the tutorial's notation
 //! (`evaluation.rs`) and the error and gradient over many (`gradient.rs`).
 
 mod evaluation;
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 pub use evaluation::Evaluation;
 pub use spec::MlpSpec;
+pub use weights::Connection;
 
 use crate::batch::Plan;
 use crate::error::{Error, Result};

@@ -1,18 +1,52 @@
-//! A layered network's weights, addressed as in the tutorial: `w_ij` of layer `l` by
-//! (layer, from, to), or as the flat parameter vector.
+//! A layered network's weights, addressed as in the tutorial: `w_ij` of layer `l` by a named
+//! [`Connection`], or as the flat parameter vector.
 
+use std::fmt;
 use std::sync::Arc;
 
 use super::{Mlp, finite};
 use crate::error::{Error, Result};
 
+/// One connection `w_ij` of a layered network: from node `from` (`i`) of layer `layer` to node
+/// `to` (`j`) of layer `layer + 1`.
+///
+/// The fields are named because the two orders meet here: the tutorial writes `w_ij` from `i`
+/// to `j`, while the nested lists of [`Mlp::weights`] and the textbook arrays are out-major,
+/// `W[l][j][i]`. A connection prints as the graph labels its weight, `w0[2->1]`.
+///
+/// ```
+/// use backprop::nn::{Activation, Connection, MlpSpec};
+///
+/// let mut net = MlpSpec::new(&[3, 2, 1], Activation::Sigmoid, Activation::Identity).build()?;
+/// let w = Connection { layer: 0, from: 2, to: 1 };
+/// net.set_weight(w, 6.0)?;
+/// assert_eq!(net.weights()[0][1][2], 6.0); // out-major: [layer][to][from]
+/// assert_eq!(w.to_string(), "w0[2->1]");
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Connection {
+    /// The layer of the node the connection leaves (`0` for the inputs).
+    pub layer: usize,
+    /// The node it leaves, in layer `layer` (`i`).
+    pub from: usize,
+    /// The node it enters, in layer `layer + 1` (`j`).
+    pub to: usize,
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "w{}[{}->{}]", self.layer, self.from, self.to)
+    }
+}
+
 impl Mlp {
-    /// The slot of `w_ij` of layer `layer` (from node `from` of layer `layer` to node `to` of
-    /// layer `layer + 1`) in the parameter vector.
+    /// The slot of the connection's weight in the parameter vector.
     ///
     /// # Errors
     /// [`Error::OutOfRange`].
-    pub fn weight_slot(&self, layer: usize, from: usize, to: usize) -> Result<usize> {
+    pub fn weight_slot(&self, connection: Connection) -> Result<usize> {
+        let Connection { layer, from, to } = connection;
         if layer >= self.layers() {
             return Err(Error::OutOfRange {
                 what: "weight layer".into(),
@@ -37,25 +71,26 @@ impl Mlp {
                 len: 0,
             });
         }
-        self.weight_slot(layer, 0, to)?; // checks the layer and the node
+        // checks the layer and the node
+        self.weight_slot(Connection { layer, from: 0, to })?;
         Ok(self.offsets[layer] + self.spec.sizes[layer] * self.spec.sizes[layer + 1] + to)
     }
 
-    /// `w_ij` of layer `layer`.
+    /// The connection's weight `w_ij`.
     ///
     /// # Errors
     /// [`Error::OutOfRange`].
-    pub fn weight(&self, layer: usize, from: usize, to: usize) -> Result<f64> {
-        Ok(self.params[self.weight_slot(layer, from, to)?])
+    pub fn weight(&self, connection: Connection) -> Result<f64> {
+        Ok(self.params[self.weight_slot(connection)?])
     }
 
-    /// Sets `w_ij` of layer `layer`.
+    /// Sets the connection's weight `w_ij`.
     ///
     /// # Errors
     /// [`Error::OutOfRange`]; [`Error::NonFiniteConstant`] for a non-finite value.
-    pub fn set_weight(&mut self, layer: usize, from: usize, to: usize, value: f64) -> Result<()> {
-        let slot = self.weight_slot(layer, from, to)?;
-        finite(value, || format!("weight w{layer}[{from}->{to}]"))?;
+    pub fn set_weight(&mut self, connection: Connection, value: f64) -> Result<()> {
+        let slot = self.weight_slot(connection)?;
+        finite(value, || format!("weight {connection}"))?;
         self.params[slot] = value;
         self.sync();
         Ok(())
