@@ -33,17 +33,21 @@
 //!
 //! The loader orders the nodes topologically (Kahn's algorithm; among nodes that are ready, the
 //! one first in the file goes first), so a file already in topological order keeps its order,
-//! and inputs and parameters take their slots in file order. [`save_graph`] writes nodes in
-//! creation order with their index as id, so that loading what it wrote gives the same graph.
+//! and inputs and parameters take their slots in file order. [`save_graph`] (a string) and
+//! [`save_graph_file`] (a file, streamed) write nodes in creation order with their index as id,
+//! so that loading what they wrote gives the same graph.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::io::Write;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
-use crate::files::read_to_string_limited;
+use crate::files::{from_io, read_to_string_limited, write_atomically_with};
 use crate::graph::{Graph, NodeId, NodeKind};
 use crate::model_file::{check_header, invalid, present};
 use crate::op::Op;
@@ -69,15 +73,18 @@ struct GraphIn {
     format: String,
     #[allow(dead_code)]
     version: u64,
-    nodes: Vec<NodeIn>,
+    nodes: FileNodes,
     output: u64,
 }
 
+/// One node as written in the file; read one at a time and turned into a row of [`FileNodes`]
+/// at once. The op name is borrowed from the text when it has no escapes.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a node object")]
-struct NodeIn {
+struct NodeIn<'a> {
     id: u64,
-    op: String,
+    #[serde(borrow)]
+    op: Cow<'a, str>,
     #[serde(default)]
     label: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -90,6 +97,82 @@ struct NodeIn {
     low: Option<Option<f64>>,
     #[serde(default)]
     operands: Vec<u64>,
+}
+
+/// The file's nodes in file order, as flat arrays (about 50 bytes a node, against some 200 for
+/// a `Vec` of [`NodeIn`]), each node's fields checked as it is read.
+#[derive(Default)]
+struct FileNodes {
+    ids: Vec<u64>,
+    kinds: Vec<Kind>,
+    /// The labelled nodes' positions and labels, by position.
+    labels: Vec<(usize, String)>,
+    /// Node `p`'s operands are `operands[operand_ends[p - 1]..operand_ends[p]]`.
+    operand_ends: Vec<usize>,
+    /// The operands' ids, as in the file.
+    operands: Vec<u64>,
+    /// The error of the first node (in file order) whose fields are wrong, reported once the
+    /// ids are known to be unique.
+    first_error: Option<Error>,
+}
+
+impl FileNodes {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Node `p`'s operands, as stored (ids as read, positions once resolved).
+    fn operands(&self, p: usize) -> &[u64] {
+        let start = if p == 0 { 0 } else { self.operand_ends[p - 1] };
+        &self.operands[start..self.operand_ends[p]]
+    }
+
+    fn label(&self, p: usize) -> &str {
+        match self.labels.binary_search_by_key(&p, |&(q, _)| q) {
+            Ok(k) => &self.labels[k].1,
+            Err(_) => "",
+        }
+    }
+
+    fn push(&mut self, node: NodeIn<'_>) {
+        let kind = kind(&node).unwrap_or_else(|error| {
+            self.first_error.get_or_insert(Error::GraphFileNode {
+                node: node.id,
+                error: Box::new(error),
+            });
+            Kind::Const(f64::NAN) // never built: the error is reported first
+        });
+        if let Some(label) = node.label {
+            self.labels.push((self.ids.len(), label));
+        }
+        self.ids.push(node.id);
+        self.kinds.push(kind);
+        self.operands.extend_from_slice(&node.operands);
+        self.operand_ends.push(self.operands.len());
+    }
+}
+
+impl<'de> Deserialize<'de> for FileNodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<FileNodes, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = FileNodes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence") // what a `Vec` says
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<FileNodes, A::Error> {
+                let mut nodes = FileNodes::default();
+                while let Some(node) = seq.next_element::<NodeIn<'de>>()? {
+                    nodes.push(node);
+                }
+                Ok(nodes)
+            }
+        }
+        d.deserialize_seq(Rows)
+    }
 }
 
 #[derive(Serialize)]
@@ -166,61 +249,51 @@ enum Kind {
 pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
     check_header(text, "graph", FORMAT, VERSION)?;
     let file: GraphIn = serde_json::from_str(text).map_err(|e| invalid("graph", e.to_string()))?;
-    if file.nodes.is_empty() {
+    let mut nodes = file.nodes;
+    if nodes.len() == 0 {
         return Err(invalid(
             "graph",
             "\"nodes\" is empty: a graph needs at least 1 node".into(),
         ));
     }
-    let mut position: HashMap<u64, usize> = HashMap::with_capacity(file.nodes.len());
-    for (p, node) in file.nodes.iter().enumerate() {
-        if position.insert(node.id, p).is_some() {
-            return Err(Error::DuplicateNodeId { id: node.id });
+    let mut position: HashMap<u64, usize> = HashMap::with_capacity(nodes.len());
+    for (p, &id) in nodes.ids.iter().enumerate() {
+        if position.insert(id, p).is_some() {
+            return Err(Error::DuplicateNodeId { id });
         }
     }
-    let kinds = file
-        .nodes
-        .iter()
-        .map(|node| {
-            kind(node).map_err(|error| Error::GraphFileNode {
-                node: node.id,
-                error: Box::new(error),
-            })
-        })
-        .collect::<Result<Vec<Kind>>>()?;
-    let operands = file
-        .nodes
-        .iter()
-        .map(|node| {
-            node.operands
-                .iter()
-                .map(|id| {
-                    position.get(id).copied().ok_or(Error::DanglingNode {
-                        user: format!("node {}", node.id),
-                        missing: *id,
-                    })
-                })
-                .collect::<Result<Vec<usize>>>()
-        })
-        .collect::<Result<Vec<_>>>()?;
+    if let Some(error) = nodes.first_error.take() {
+        return Err(error);
+    }
+    // operand ids to file positions, in place
+    let mut user = 0;
+    for (k, operand) in nodes.operands.iter_mut().enumerate() {
+        while nodes.operand_ends[user] <= k {
+            user += 1;
+        }
+        *operand = *position.get(operand).ok_or(Error::DanglingNode {
+            user: format!("node {}", nodes.ids[user]),
+            missing: *operand,
+        })? as u64;
+    }
     let output = *position.get(&file.output).ok_or(Error::DanglingNode {
         user: "the output".into(),
         missing: file.output,
     })?;
-    let ids: Vec<u64> = file.nodes.iter().map(|n| n.id).collect();
-    let order = topological_order(&ids, &operands)?;
+    drop(position);
+    let order = topological_order(&nodes)?;
 
     let graph = Graph::new();
-    let mut built: Vec<Option<NodeId>> = vec![None; ids.len()];
+    let mut built: Vec<Option<NodeId>> = vec![None; nodes.len()];
     let mut input_values = Vec::new();
+    let mut args: Vec<NodeId> = Vec::new();
     for p in order {
-        let node = &file.nodes[p];
-        let label = node.label.as_deref().unwrap_or("");
+        let label = nodes.label(p);
         let at = |error: Error| Error::GraphFileNode {
-            node: node.id,
+            node: nodes.ids[p],
             error: Box::new(error),
         };
-        let id = match kinds[p] {
+        let id = match nodes.kinds[p] {
             Kind::Input(value) => {
                 input_values.push(value);
                 graph.input(label).id()
@@ -232,10 +305,10 @@ pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
                 id
             }
             Kind::Op(op) => {
-                let args: Vec<NodeId> = operands[p]
-                    .iter()
-                    .map(|&q| built[q].expect("internal error: operands come first"))
-                    .collect();
+                args.clear();
+                args.extend(nodes.operands(p).iter().map(|&q| {
+                    built[q as usize].expect("internal error: operands come first")
+                }));
                 let id = graph.try_op(op, &args).map_err(at)?;
                 graph.set_label(id, label)?;
                 id
@@ -245,7 +318,8 @@ pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
     }
     let node = |p: usize| built[p].expect("internal error: every node is built");
     Ok(LoadedGraph {
-        nodes: ids
+        nodes: nodes
+            .ids
             .iter()
             .enumerate()
             .map(|(p, &id)| (id, node(p)))
@@ -266,8 +340,8 @@ pub fn load_graph(path: impl AsRef<Path>) -> Result<LoadedGraph> {
 }
 
 /// Checks a node's op name and fields.
-fn kind(node: &NodeIn) -> Result<Kind> {
-    let name = node.op.as_str();
+fn kind(node: &NodeIn<'_>) -> Result<Kind> {
+    let name = &*node.op;
     let field = |field: &str, given: Option<Option<f64>>| -> Result<f64> {
         match given {
             None => Err(Error::MissingField {
@@ -331,23 +405,46 @@ fn kind(node: &NodeIn) -> Result<Kind> {
     Ok(kind)
 }
 
-/// Kahn's algorithm over file positions; among ready nodes, the first in the file goes first.
-/// On a cycle, names one.
-fn topological_order(ids: &[u64], operands: &[Vec<usize>]) -> Result<Vec<usize>> {
-    let n = ids.len();
-    let mut waiting: Vec<usize> = operands.iter().map(Vec::len).collect();
-    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (p, ops) in operands.iter().enumerate() {
-        for &q in ops {
-            consumers[q].push(p);
+/// Kahn's algorithm over file positions (`nodes`' operands resolved to positions); among ready
+/// nodes, the first in the file goes first. On a cycle, names one.
+///
+/// A file already in topological order (every operand before its user, as [`save_graph`]
+/// writes them) is in the order Kahn's algorithm gives, file order: it is recognised in one
+/// pass, without the consumer lists and the heap.
+fn topological_order(nodes: &FileNodes) -> Result<Vec<usize>> {
+    let n = nodes.len();
+    if (0..n).all(|p| nodes.operands(p).iter().all(|&q| (q as usize) < p)) {
+        return Ok((0..n).collect());
+    }
+    let mut waiting: Vec<usize> = (0..n).map(|p| nodes.operands(p).len()).collect();
+    // the consumers of q are consumers[consumer_ends[q - 1]..consumer_ends[q]], in file order
+    let mut consumer_ends = vec![0usize; n];
+    for &q in &nodes.operands {
+        consumer_ends[q as usize] += 1;
+    }
+    let mut end = 0;
+    for count in &mut consumer_ends {
+        end += *count;
+        *count = end;
+    }
+    let mut consumers = vec![0usize; end];
+    for p in (0..n).rev() {
+        for &q in nodes.operands(p).iter().rev() {
+            consumer_ends[q as usize] -= 1;
+            consumers[consumer_ends[q as usize]] = p;
         }
     }
+    // consumer_ends[q] is now where q's consumers start; they end where q + 1's start
+    let consumers_of = |q: usize| {
+        let stop = consumer_ends.get(q + 1).copied().unwrap_or(consumers.len());
+        &consumers[consumer_ends[q]..stop]
+    };
     let mut ready: BinaryHeap<Reverse<usize>> =
         (0..n).filter(|&p| waiting[p] == 0).map(Reverse).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse(p)) = ready.pop() {
         order.push(p);
-        for &c in &consumers[p] {
+        for &c in consumers_of(p) {
             waiting[c] -= 1;
             if waiting[c] == 0 {
                 ready.push(Reverse(c));
@@ -366,12 +463,14 @@ fn topological_order(ids: &[u64], operands: &[Vec<usize>]) -> Result<Vec<usize>>
     while let std::collections::hash_map::Entry::Vacant(e) = step_of.entry(p) {
         e.insert(path.len());
         path.push(p);
-        p = *operands[p]
+        p = *nodes
+            .operands(p)
             .iter()
-            .find(|&&q| waiting[q] > 0)
-            .expect("internal error: a waiting node has a waiting operand");
+            .find(|&&q| waiting[q as usize] > 0)
+            .expect("internal error: a waiting node has a waiting operand") as usize;
     }
     // path[step_of[p]..] walks consumer -> operand; reverse it to read operand -> consumer
+    let ids = &nodes.ids;
     let mut cycle: Vec<u64> = path[step_of[&p]..].iter().rev().map(|&q| ids[q]).collect();
     let smallest = (0..cycle.len())
         .min_by_key(|&k| cycle[k])
@@ -389,6 +488,10 @@ fn topological_order(ids: &[u64], operands: &[Vec<usize>]) -> Result<Vec<usize>>
 /// [`Error::Shape`] for `input_values` not one per input; [`Error::NonFiniteConstant`] for a
 /// value JSON cannot hold (an input value, a leaf, an op's constant).
 ///
+/// # Complexity
+/// O(nodes + operands) time; the text (about 50 bytes a node) and the operands of one node in
+/// memory. [`save_graph_file`] writes to a file without holding the text.
+///
 /// # Examples
 /// ```
 /// use backprop::graph_file::{from_json_str, save_graph};
@@ -401,6 +504,48 @@ fn topological_order(ids: &[u64], operands: &[Vec<usize>]) -> Result<Vec<usize>>
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result<String> {
+    check_saved(graph, output, input_values)?;
+    let mut text = Vec::new();
+    write_graph(&mut text, graph, output, input_values)
+        .map_err(|e| from_io(Path::new("the graph file's text"), e))?;
+    Ok(String::from_utf8(text).expect("internal error: JSON is UTF-8"))
+}
+
+/// Writes [`save_graph`]'s text to `path`, node by node, atomically (see
+/// [`write_atomically_with`](crate::files::write_atomically_with)): a crash or an error leaves
+/// the old file, or none.
+///
+/// # Errors
+/// Those of [`save_graph`], and [`Error::Io`] naming `path`.
+///
+/// # Complexity
+/// O(nodes + operands) time; memory for one node at a time, whatever the size of the graph.
+///
+/// # Examples
+/// ```
+/// use backprop::graph_file::{load_graph, save_graph, save_graph_file};
+/// let g = backprop::Graph::new();
+/// let x = g.input("x");
+/// let y = (x * x).sigmoid();
+/// let path = std::env::temp_dir().join(format!("backprop-doc-graph-{}.json", std::process::id()));
+/// save_graph_file(&path, &g, y.id(), &[2.0])?;
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), save_graph(&g, y.id(), &[2.0])?);
+/// assert_eq!(load_graph(&path)?.graph.len(), 3);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn save_graph_file(
+    path: impl AsRef<Path>,
+    graph: &Graph,
+    output: NodeId,
+    input_values: &[f64],
+) -> Result<()> {
+    check_saved(graph, output, input_values)?;
+    write_atomically_with(path, |out| write_graph(out, graph, output, input_values))
+}
+
+/// The checks of [`save_graph`] that come before any node is written.
+fn check_saved(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result<()> {
     graph.kind(output)?;
     let inputs = graph.input_nodes();
     if input_values.len() != inputs.len() {
@@ -410,16 +555,32 @@ pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result
             got: input_values.len(),
         });
     }
-    let mut lines = Vec::with_capacity(graph.len());
+    Ok(())
+}
+
+/// Writes the graph file, node by node; an error of this library (a value JSON cannot hold)
+/// comes as `std::io::Error::other`, after the nodes before it.
+fn write_graph(
+    out: &mut dyn Write,
+    graph: &Graph,
+    output: NodeId,
+    input_values: &[f64],
+) -> std::io::Result<()> {
+    let fail = std::io::Error::other;
+    write!(
+        out,
+        "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n  \"nodes\": [\n    "
+    )?;
     for node in graph.nodes() {
-        let kind = graph.kind(node)?;
-        let label = graph.label(node)?;
+        let kind = graph.kind(node).map_err(fail)?;
+        let label = graph.label(node).map_err(fail)?;
         let operands: Vec<u64> = graph
-            .operands(node)?
+            .operands(node)
+            .map_err(fail)?
             .iter()
             .map(|o| o.index() as u64)
             .collect();
-        let mut out = NodeOut {
+        let mut row = NodeOut {
             id: node.index() as u64,
             op: kind.name(),
             label: label.as_deref(),
@@ -436,33 +597,29 @@ pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result
         };
         if let Some((field, value)) = constant {
             if !value.is_finite() {
-                return Err(Error::NonFiniteConstant {
+                return Err(fail(Error::NonFiniteConstant {
                     what: format!("the {field} of node {} ({})", node.index(), kind.name()),
                     value,
-                });
+                }));
             }
             let slot = match field {
-                "value" => &mut out.value,
-                "slope" => &mut out.slope,
-                "exponent" => &mut out.exponent,
-                "low" => &mut out.low,
+                "value" => &mut row.value,
+                "slope" => &mut row.slope,
+                "exponent" => &mut row.exponent,
+                "low" => &mut row.low,
                 other => {
-                    return Err(Error::InvalidOption {
+                    return Err(fail(Error::InvalidOption {
                         name: other.into(),
                         reason: format!("graph file version {VERSION} has no field for it"),
-                    });
+                    }));
                 }
             };
             *slot = Some(value);
         }
-        lines.push(
-            serde_json::to_string(&out)
-                .expect("internal error: a node of finite numbers serialises"),
-        );
+        if node.index() > 0 {
+            out.write_all(b",\n    ")?;
+        }
+        serde_json::to_writer(&mut *out, &row)?;
     }
-    Ok(format!(
-        "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n  \"nodes\": [\n    {}\n  ],\n  \"output\": {}\n}}\n",
-        lines.join(",\n    "),
-        output.index()
-    ))
+    writeln!(out, "\n  ],\n  \"output\": {}\n}}", output.index())
 }
