@@ -119,7 +119,16 @@ impl<T, E: fmt::Display> Context<T> for Result<T, E> {
 
 /// Writes `text` to `path` atomically (see [`backprop::files::write_atomically`]).
 pub fn write_file(path: &Path, text: &str) -> CliResult {
-    backprop::files::write_atomically(path, text.as_bytes()).map_err(|e| {
+    write_file_with(path, |out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to `path` atomically what `write` writes, streamed (see
+/// [`backprop::files::write_atomically_with`]).
+pub fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> CliResult {
+    backprop::files::write_atomically_with(path, write).map_err(|e| {
         let failure = Failure::fix(format!("cannot write {}", path.display()));
         match e {
             // the path is already in the message
@@ -127,6 +136,21 @@ pub fn write_file(path: &Path, text: &str) -> CliResult {
             other => failure.because(other),
         }
     })
+}
+
+/// Writes to standard output what `write` writes, through a buffer: for output too large to
+/// build as one string. A closed standard output ends the program as in `out!`.
+pub fn print_with(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> CliResult {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Failure::fix("cannot write to standard output").because(e)),
+    }
 }
 
 /// Parses a comma-separated list of numbers (`1,0.5,-2`).
