@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use backprop::render::{graph_dot, graph_svg};
+use backprop::render::{graph_svg, write_graph_dot};
 use backprop::{Graph, NodeId, Tape, Workspace};
 
-use super::{CliResult, Context, Failure, parse_numbers, write_file};
+use super::{CliResult, Context, Failure, parse_numbers, print_with, write_file_with};
 
 /// Options of `backprop graph`. Without a file: the tutorial's worked example.
 #[derive(clap::Args, Debug, Clone)]
@@ -53,13 +53,9 @@ pub fn run(args: &GraphArgs) -> CliResult {
         }
     };
     let render = |graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]>| {
-        if svg {
-            graph_svg(graph, values, gradients)
-        } else {
-            graph_dot(graph, values, gradients)
-        }
+        draw(args.output.as_deref(), svg, graph, values, gradients)
     };
-    let text = if let Some(path) = &args.graph {
+    if let Some(path) = &args.graph {
         let loaded = backprop::graph_file::load_graph(path)
             .context(|| format!("cannot load the graph {}", path.display()))?;
         let tape = loaded.graph.compile()?;
@@ -106,13 +102,32 @@ pub fn run(args: &GraphArgs) -> CliResult {
                 render(net.graph(), Some(&values), Some(grads.as_slice()))
             }
         }
+    }
+}
+
+/// Writes the picture to `output` (atomically) or to standard output: the DOT text as it is
+/// made (it grows with the graph), the SVG as one string (its size is bounded by
+/// [`backprop::render::GRAPH_SVG_MAX_BOXES`]).
+fn draw(
+    output: Option<&std::path::Path>,
+    svg: bool,
+    graph: &Graph,
+    values: Option<&[f64]>,
+    gradients: Option<&[f64]>,
+) -> CliResult {
+    let write = |out: &mut dyn std::io::Write| {
+        if svg {
+            out.write_all(graph_svg(graph, values, gradients).as_bytes())
+        } else {
+            write_graph_dot(out, graph, values, gradients)
+        }
     };
-    match &args.output {
+    match output {
         Some(path) => {
-            write_file(path, &text)?;
+            write_file_with(path, write)?;
             outln!("wrote {}", path.display());
         }
-        None => out!("{text}"),
+        None => print_with(write)?,
     }
     Ok(())
 }
