@@ -247,8 +247,31 @@ enum Kind {
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
+    build(parse(text)?)
+}
+
+/// Reads a graph file (at most [`MAX_FILE_BYTES`]).
+///
+/// # Errors
+/// [`Error::Io`], [`Error::TooLarge`], and those of [`from_json_str`].
+///
+/// # Complexity
+/// That of [`from_json_str`]; the file's text is let go of before the graph is built.
+pub fn load_graph(path: impl AsRef<Path>) -> Result<LoadedGraph> {
+    let text = read_to_string_limited(path.as_ref(), MAX_FILE_BYTES)?;
+    let parsed = parse(&text)?;
+    drop(text);
+    build(parsed)
+}
+
+/// Parses the text into [`FileNodes`]; the errors of the text and of each node's own fields.
+fn parse(text: &str) -> Result<GraphIn> {
     check_header(text, "graph", FORMAT, VERSION)?;
-    let file: GraphIn = serde_json::from_str(text).map_err(|e| invalid("graph", e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| invalid("graph", e.to_string()))
+}
+
+/// The graph of parsed nodes; the errors between nodes (ids, operands, cycles, arities).
+fn build(file: GraphIn) -> Result<LoadedGraph> {
     let mut nodes = file.nodes;
     if nodes.len() == 0 {
         return Err(invalid(
@@ -284,6 +307,7 @@ pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
     let order = topological_order(&nodes)?;
 
     let graph = Graph::new();
+    graph.reserve(nodes.len(), nodes.operands.len());
     let mut built: Vec<Option<NodeId>> = vec![None; nodes.len()];
     let mut input_values = Vec::new();
     let mut args: Vec<NodeId> = Vec::new();
@@ -306,9 +330,12 @@ pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
             }
             Kind::Op(op) => {
                 args.clear();
-                args.extend(nodes.operands(p).iter().map(|&q| {
-                    built[q as usize].expect("internal error: operands come first")
-                }));
+                args.extend(
+                    nodes
+                        .operands(p)
+                        .iter()
+                        .map(|&q| built[q as usize].expect("internal error: operands come first")),
+                );
                 let id = graph.try_op(op, &args).map_err(at)?;
                 graph.set_label(id, label)?;
                 id
@@ -328,15 +355,6 @@ pub fn from_json_str(text: &str) -> Result<LoadedGraph> {
         input_values,
         graph,
     })
-}
-
-/// Reads a graph file (at most [`MAX_FILE_BYTES`]).
-///
-/// # Errors
-/// [`Error::Io`], [`Error::TooLarge`], and those of [`from_json_str`].
-pub fn load_graph(path: impl AsRef<Path>) -> Result<LoadedGraph> {
-    let text = read_to_string_limited(path.as_ref(), MAX_FILE_BYTES)?;
-    from_json_str(&text)
 }
 
 /// Checks a node's op name and fields.

@@ -130,6 +130,15 @@ impl Graph {
         }
     }
 
+    /// Makes room for `nodes` more nodes and `edges` more operand uses, exactly: a graph whose
+    /// size is known (a file's) is then built without its storage growing, and copying, as it
+    /// goes, nor ending with up to twice the room it needs.
+    pub(crate) fn reserve(&self, nodes: usize, edges: usize) {
+        let mut inner = self.inner.borrow_mut();
+        inner.dag.reserve_exact_nodes(nodes);
+        inner.dag.reserve_exact_edges(edges);
+    }
+
     /// The graph's id (distinct for every graph made in this process).
     pub fn id(&self) -> u32 {
         self.id
