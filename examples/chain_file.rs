@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The first argument is the number of nodes (even, at least 2: x_0, w, then a `mul` and a
-//! `sigmoid` per link), the second the file to write (atomically).
+//! `sigmoid` per link), the second the file to write (atomically, streamed).
 
 use backprop::Graph;
 
@@ -27,8 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..(nodes - 2) / 2 {
         x = (x * w).sigmoid();
     }
-    let text = backprop::graph_file::save_graph(&g, x.id(), &[0.5])?;
-    backprop::files::write_atomically(&path, text.as_bytes())?;
+    backprop::graph_file::save_graph_file(&path, &g, x.id(), &[0.5])?;
     eprintln!("wrote {nodes} nodes to {path}");
     Ok(())
 }
