@@ -1,7 +1,9 @@
 //! The graph file: any graph round-trips exactly, nodes may come in any order, and every kind
 //! of bad file gives a typed error naming the node.
 
-use backprop::graph_file::{LoadedGraph, from_json_str, load_graph, node_kinds, save_graph};
+use backprop::graph_file::{
+    LoadedGraph, from_json_str, load_graph, node_kinds, save_graph, save_graph_file,
+};
 use backprop::{Binary, Error, Graph, NodeKind, Op, Unary};
 use serde_json::{Value, json};
 
@@ -517,4 +519,37 @@ fn loading_a_file_reads_it_and_a_missing_file_is_an_io_error() {
     assert_eq!(evaluate(&loaded).0, 0.25);
     let err = load_graph(&path).unwrap_err();
     assert!(matches!(&err, Error::Io { path: p, .. } if *p == path.display().to_string()));
+}
+
+#[test]
+fn saving_to_a_file_streams_the_same_text_and_a_refused_graph_leaves_the_old_file_alone() {
+    let dir = std::env::temp_dir().join(format!("backprop-graph-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("g.json");
+    let (g, out) = every_kind();
+    let output = g.node(out).unwrap();
+    save_graph_file(&path, &g, output, &[0.5, 1.5]).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written, save_graph(&g, output, &[0.5, 1.5]).unwrap());
+    assert_eq!(load_graph(&path).unwrap().graph.len(), g.len());
+    // a value JSON cannot hold, found after other nodes were written: the file keeps its old
+    // text and no temporary file is left. Nodes: x 0, the constant 2 1, mul 2, sigmoid 3, the
+    // infinite constant 4.
+    let g2 = Graph::new();
+    let x = g2.input("x");
+    let y = (x * 2.0).sigmoid() * g2.constant(f64::INFINITY);
+    assert_eq!(
+        save_graph_file(&path, &g2, y.id(), &[1.0])
+            .unwrap_err()
+            .to_string(),
+        "the value of node 4 (const) must be a finite number, got inf"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["g.json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
