@@ -140,9 +140,7 @@ pub fn write_file_with(
 
 /// Writes to standard output what `write` writes, through a buffer: for output too large to
 /// build as one string. A closed standard output ends the program as in `out!`.
-pub fn print_with(
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> CliResult {
+pub fn print_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> CliResult {
     use std::io::Write;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
