@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: chain_file NODES FILE.json (NODES even, at least 2)";
     let nodes: usize = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
     let path = args.next().ok_or(usage)?;
-    if nodes < 2 || nodes % 2 != 0 {
+    if nodes < 2 || !nodes.is_multiple_of(2) {
         return Err(usage.into());
     }
     let g = Graph::new();

@@ -530,8 +530,7 @@ pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result
 }
 
 /// Writes [`save_graph`]'s text to `path`, node by node, atomically (see
-/// [`write_atomically_with`](crate::files::write_atomically_with)): a crash or an error leaves
-/// the old file, or none.
+/// [`write_atomically_with`]): a crash or an error leaves the old file, or none.
 ///
 /// # Errors
 /// Those of [`save_graph`], and [`Error::Io`] naming `path`.
