@@ -37,20 +37,23 @@
 //! [`save_graph_file`] (a file, streamed) write nodes in creation order with their index as id,
 //! so that loading what they wrote gives the same graph.
 
+mod order;
+mod save;
+
 use std::borrow::Cow;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::io::Write;
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::de::{SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
-use crate::files::{from_io, read_to_string_limited, write_atomically_with};
-use crate::graph::{Graph, NodeId, NodeKind};
+use crate::files::read_to_string_limited;
+use crate::graph::{Graph, NodeId};
 use crate::model_file::{check_header, invalid, present};
 use crate::op::Op;
+use order::topological_order;
+pub use save::{save_graph, save_graph_file};
 
 /// The value of the `format` field.
 pub const FORMAT: &str = "backprop-graph";
@@ -173,24 +176,6 @@ impl<'de> Deserialize<'de> for FileNodes {
         }
         d.deserialize_seq(Rows)
     }
-}
-
-#[derive(Serialize)]
-struct NodeOut<'a> {
-    id: u64,
-    op: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    label: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    slope: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exponent: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    low: Option<f64>,
-    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
-    operands: &'a [u64],
 }
 
 /// A graph read from a file.
@@ -421,222 +406,4 @@ fn kind(node: &NodeIn<'_>) -> Result<Kind> {
         });
     }
     Ok(kind)
-}
-
-/// Kahn's algorithm over file positions (`nodes`' operands resolved to positions); among ready
-/// nodes, the first in the file goes first. On a cycle, names one.
-///
-/// A file already in topological order (every operand before its user, as [`save_graph`]
-/// writes them) is in the order Kahn's algorithm gives, file order: it is recognised in one
-/// pass, without the consumer lists and the heap.
-fn topological_order(nodes: &FileNodes) -> Result<Vec<usize>> {
-    let n = nodes.len();
-    if (0..n).all(|p| nodes.operands(p).iter().all(|&q| (q as usize) < p)) {
-        return Ok((0..n).collect());
-    }
-    let mut waiting: Vec<usize> = (0..n).map(|p| nodes.operands(p).len()).collect();
-    // the consumers of q are consumers[consumer_ends[q - 1]..consumer_ends[q]], in file order
-    let mut consumer_ends = vec![0usize; n];
-    for &q in &nodes.operands {
-        consumer_ends[q as usize] += 1;
-    }
-    let mut end = 0;
-    for count in &mut consumer_ends {
-        end += *count;
-        *count = end;
-    }
-    let mut consumers = vec![0usize; end];
-    for p in (0..n).rev() {
-        for &q in nodes.operands(p).iter().rev() {
-            consumer_ends[q as usize] -= 1;
-            consumers[consumer_ends[q as usize]] = p;
-        }
-    }
-    // consumer_ends[q] is now where q's consumers start; they end where q + 1's start
-    let consumers_of = |q: usize| {
-        let stop = consumer_ends.get(q + 1).copied().unwrap_or(consumers.len());
-        &consumers[consumer_ends[q]..stop]
-    };
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        (0..n).filter(|&p| waiting[p] == 0).map(Reverse).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(Reverse(p)) = ready.pop() {
-        order.push(p);
-        for &c in consumers_of(p) {
-            waiting[c] -= 1;
-            if waiting[c] == 0 {
-                ready.push(Reverse(c));
-            }
-        }
-    }
-    if order.len() == n {
-        return Ok(order);
-    }
-    // Every node left waits on an operand that is also left: walk operands until one repeats.
-    let mut step_of: HashMap<usize, usize> = HashMap::new();
-    let mut path = Vec::new();
-    let mut p = (0..n)
-        .find(|&p| waiting[p] > 0)
-        .expect("internal error: a node is left");
-    while let std::collections::hash_map::Entry::Vacant(e) = step_of.entry(p) {
-        e.insert(path.len());
-        path.push(p);
-        p = *nodes
-            .operands(p)
-            .iter()
-            .find(|&&q| waiting[q as usize] > 0)
-            .expect("internal error: a waiting node has a waiting operand") as usize;
-    }
-    // path[step_of[p]..] walks consumer -> operand; reverse it to read operand -> consumer
-    let ids = &nodes.ids;
-    let mut cycle: Vec<u64> = path[step_of[&p]..].iter().rev().map(|&q| ids[q]).collect();
-    let smallest = (0..cycle.len())
-        .min_by_key(|&k| cycle[k])
-        .expect("internal error: a cycle has a node");
-    cycle.rotate_left(smallest);
-    cycle.push(cycle[0]);
-    Err(Error::GraphCycle { nodes: cycle })
-}
-
-/// Any graph as a graph file's JSON text: nodes in creation order, each id its index, one node
-/// per line. A parameter is written with the value it was created with.
-///
-/// # Errors
-/// [`Error::ForeignNode`] or [`Error::UnknownNode`] for an `output` not in the graph;
-/// [`Error::Shape`] for `input_values` not one per input; [`Error::NonFiniteConstant`] for a
-/// value JSON cannot hold (an input value, a leaf, an op's constant).
-///
-/// # Complexity
-/// O(nodes + operands) time; the text (about 50 bytes a node) and the operands of one node in
-/// memory. [`save_graph_file`] writes to a file without holding the text.
-///
-/// # Examples
-/// ```
-/// use backprop::graph_file::{from_json_str, save_graph};
-/// let g = backprop::Graph::new();
-/// let x = g.input("x");
-/// let y = (x * g.param("w", 0.5)).sigmoid();
-/// let text = save_graph(&g, y.id(), &[2.0])?;
-/// let back = from_json_str(&text)?;
-/// assert_eq!(save_graph(&back.graph, back.output, &back.input_values)?, text);
-/// # Ok::<(), backprop::Error>(())
-/// ```
-pub fn save_graph(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result<String> {
-    check_saved(graph, output, input_values)?;
-    let mut text = Vec::new();
-    write_graph(&mut text, graph, output, input_values)
-        .map_err(|e| from_io(Path::new("the graph file's text"), e))?;
-    Ok(String::from_utf8(text).expect("internal error: JSON is UTF-8"))
-}
-
-/// Writes [`save_graph`]'s text to `path`, node by node, atomically (see
-/// [`write_atomically_with`]): a crash or an error leaves the old file, or none.
-///
-/// # Errors
-/// Those of [`save_graph`], and [`Error::Io`] naming `path`.
-///
-/// # Complexity
-/// O(nodes + operands) time; memory for one node at a time, whatever the size of the graph.
-///
-/// # Examples
-/// ```
-/// use backprop::graph_file::{load_graph, save_graph, save_graph_file};
-/// let g = backprop::Graph::new();
-/// let x = g.input("x");
-/// let y = (x * x).sigmoid();
-/// let path = std::env::temp_dir().join(format!("backprop-doc-graph-{}.json", std::process::id()));
-/// save_graph_file(&path, &g, y.id(), &[2.0])?;
-/// assert_eq!(std::fs::read_to_string(&path).unwrap(), save_graph(&g, y.id(), &[2.0])?);
-/// assert_eq!(load_graph(&path)?.graph.len(), 3);
-/// # std::fs::remove_file(&path).ok();
-/// # Ok::<(), backprop::Error>(())
-/// ```
-pub fn save_graph_file(
-    path: impl AsRef<Path>,
-    graph: &Graph,
-    output: NodeId,
-    input_values: &[f64],
-) -> Result<()> {
-    check_saved(graph, output, input_values)?;
-    write_atomically_with(path, |out| write_graph(out, graph, output, input_values))
-}
-
-/// The checks of [`save_graph`] that come before any node is written.
-fn check_saved(graph: &Graph, output: NodeId, input_values: &[f64]) -> Result<()> {
-    graph.kind(output)?;
-    let inputs = graph.input_nodes();
-    if input_values.len() != inputs.len() {
-        return Err(Error::Shape {
-            what: "input values (one per input of the graph)".into(),
-            expected: inputs.len(),
-            got: input_values.len(),
-        });
-    }
-    Ok(())
-}
-
-/// Writes the graph file, node by node; an error of this library (a value JSON cannot hold)
-/// comes as `std::io::Error::other`, after the nodes before it.
-fn write_graph(
-    out: &mut dyn Write,
-    graph: &Graph,
-    output: NodeId,
-    input_values: &[f64],
-) -> std::io::Result<()> {
-    let fail = std::io::Error::other;
-    write!(
-        out,
-        "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n  \"nodes\": [\n    "
-    )?;
-    for node in graph.nodes() {
-        let kind = graph.kind(node).map_err(fail)?;
-        let label = graph.label(node).map_err(fail)?;
-        let operands: Vec<u64> = graph
-            .operands(node)
-            .map_err(fail)?
-            .iter()
-            .map(|o| o.index() as u64)
-            .collect();
-        let mut row = NodeOut {
-            id: node.index() as u64,
-            op: kind.name(),
-            label: label.as_deref(),
-            value: None,
-            slope: None,
-            exponent: None,
-            low: None,
-            operands: &operands,
-        };
-        let constant = match kind {
-            NodeKind::Input { slot } => Some(("value", input_values[slot as usize])),
-            NodeKind::Param { value, .. } | NodeKind::Const(value) => Some(("value", value)),
-            NodeKind::Op(op) => op.parameter(),
-        };
-        if let Some((field, value)) = constant {
-            if !value.is_finite() {
-                return Err(fail(Error::NonFiniteConstant {
-                    what: format!("the {field} of node {} ({})", node.index(), kind.name()),
-                    value,
-                }));
-            }
-            let slot = match field {
-                "value" => &mut row.value,
-                "slope" => &mut row.slope,
-                "exponent" => &mut row.exponent,
-                "low" => &mut row.low,
-                other => {
-                    return Err(fail(Error::InvalidOption {
-                        name: other.into(),
-                        reason: format!("graph file version {VERSION} has no field for it"),
-                    }));
-                }
-            };
-            *slot = Some(value);
-        }
-        if node.index() > 0 {
-            out.write_all(b",\n    ")?;
-        }
-        serde_json::to_writer(&mut *out, &row)?;
-    }
-    writeln!(out, "\n  ],\n  \"output\": {}\n}}", output.index())
 }
