@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::nn::Init;
 
 mod csv;
+mod scaler;
+
+pub use scaler::{Scaler, ScalerKind};
 
 /// The most classes a label column may have (one-hot targets of this width are already far
 /// beyond what a network of scalar ops can train).
@@ -33,7 +36,15 @@ pub struct Dataset {
     n_targets: usize,
     input_names: Vec<String>,
     target_names: Vec<String>,
-    classes: Option<usize>,
+    classes: Option<Classes>,
+}
+
+/// The class labels of a data set whose targets are one-hot: the label column and the labels
+/// in the order of the targets.
+#[derive(Clone, Debug, PartialEq)]
+struct Classes {
+    column: String,
+    labels: Vec<String>,
 }
 
 /// Which columns of a CSV file are the targets `y'`; the other columns are the inputs `x`.
@@ -42,13 +53,26 @@ pub enum Targets {
     /// These columns, in this order, are the targets (regression, or targets already encoded).
     /// An empty list makes every column an input: data to predict on, without targets.
     Columns(Vec<String>),
-    /// This column holds a class label `0..classes`, turned into a one-hot target of width
-    /// `classes` (class `c` gives `y'_c = 1`, every other `y'_k = 0`).
+    /// This column holds a class label, turned into a one-hot target with one position per
+    /// class (class `c` gives `y'_c = 1`, every other `y'_k = 0`).
     Label {
         /// The label column's header name.
         column: String,
-        /// The number of classes; `None`: the largest label found plus 1.
+        /// `Some(k)`: the labels are the integers `0..k` (`3` or `3.0`), class `c` is label `c`,
+        /// whether or not the data has every one. `None`: the classes are the distinct labels
+        /// found, any text, sorted as numbers if all are integers (`-1 < 2 < 10`, written
+        /// back in their shortest form: `3.0` is class `3`) and as text otherwise (by bytes:
+        /// `Setosa < setosa`); at least 2 are needed.
         classes: Option<usize>,
+    },
+    /// This column holds a class label from a list known beforehand (a model's classes), in
+    /// the order of the one-hot targets. A label not in the list is an error naming it (an
+    /// integer label also matches its shortest form: `3.0` matches `3`).
+    Classes {
+        /// The label column's header name.
+        column: String,
+        /// The classes, in order.
+        labels: Vec<String>,
     },
 }
 
@@ -72,6 +96,10 @@ pub enum Scaling {
 pub struct CsvOptions {
     /// Which columns are targets.
     pub targets: Targets,
+    /// `Some`: exactly these columns, in this order, are the inputs, and the file's other
+    /// columns that are not targets are ignored (not read). `None`: every column that is not
+    /// a target is an input, in the file's order.
+    pub inputs: Option<Vec<String>>,
     /// How inputs are rescaled.
     pub scaling: Scaling,
     /// Refuse data larger than this many bytes (checked before a file is read).
@@ -106,9 +134,19 @@ impl CsvOptions {
         })
     }
 
+    /// A class label in `column` from the known list `labels` (in the order of the one-hot
+    /// targets), no scaling, default limits.
+    pub fn classes<S: AsRef<str>>(column: &str, labels: &[S]) -> CsvOptions {
+        CsvOptions::with_targets(Targets::Classes {
+            column: column.to_string(),
+            labels: labels.iter().map(|c| c.as_ref().to_string()).collect(),
+        })
+    }
+
     fn with_targets(targets: Targets) -> CsvOptions {
         CsvOptions {
             targets,
+            inputs: None,
             scaling: Scaling::None,
             max_bytes: CsvOptions::DEFAULT_MAX_BYTES,
             max_rows: CsvOptions::DEFAULT_MAX_ROWS,
@@ -119,6 +157,13 @@ impl CsvOptions {
     /// With this scaling of the inputs.
     pub fn with_scaling(mut self, scaling: Scaling) -> CsvOptions {
         self.scaling = scaling;
+        self
+    }
+
+    /// With exactly these input columns, in this order (found by name; the file's other
+    /// columns that are not targets are ignored).
+    pub fn with_inputs<S: AsRef<str>>(mut self, inputs: &[S]) -> CsvOptions {
+        self.inputs = Some(inputs.iter().map(|c| c.as_ref().to_string()).collect());
         self
     }
 
@@ -247,14 +292,50 @@ impl Dataset {
         &self.input_names
     }
 
-    /// The target columns' names (for one-hot targets: `label=0`, `label=1`, ...).
+    /// The target columns' names (for one-hot targets: `label=0`, `label=1`, ...,
+    /// `species=setosa`, ...).
     pub fn target_names(&self) -> &[String] {
         &self.target_names
     }
 
     /// The number of classes, for a data set whose targets are one-hot class labels.
     pub fn classes(&self) -> Option<usize> {
-        self.classes
+        self.classes.as_ref().map(|c| c.labels.len())
+    }
+
+    /// The class labels in the order of the one-hot targets, for a data set with classes.
+    pub fn class_labels(&self) -> Option<&[String]> {
+        self.classes.as_ref().map(|c| &c.labels[..])
+    }
+
+    /// The column the class labels were read from, for a data set with classes.
+    pub fn label_column(&self) -> Option<&str> {
+        self.classes.as_ref().map(|c| c.column.as_str())
+    }
+
+    /// The same associations with every input row scaled by `scaler` (targets unchanged).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if the scaler is not for [`Dataset::n_inputs`] columns.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::data::{Dataset, Scaler, Scaling};
+    /// let (train, test) = Dataset::xor().split(0.5, 1)?;
+    /// let scaler = Scaler::fit(Scaling::Standardize, &train)?; // fitted on training data only
+    /// let test = test.scaled(&scaler)?;
+    /// assert_eq!(test.len(), 2);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn scaled(&self, scaler: &Scaler) -> Result<Dataset> {
+        crate::error::expect_len(
+            "columns of the scaler (one per input column)".into(),
+            self.n_inputs,
+            scaler.width(),
+        )?;
+        let mut scaled = self.clone();
+        scaler.apply_all(&mut scaled.inputs)?;
+        Ok(scaled)
     }
 
     /// Association `t`: `(x_t, y'_t)`.
@@ -282,7 +363,7 @@ impl Dataset {
     /// [`Error::OutOfRange`] for `t >= len()`.
     pub fn label(&self, t: usize) -> Result<Option<usize>> {
         let (_, target) = self.association(t)?;
-        Ok(self.classes.map(|_| argmax(target)))
+        Ok(self.classes.as_ref().map(|_| argmax(target)))
     }
 
     /// Shuffles the associations with `seed` (xoshiro256++, Fisher-Yates) and splits them:
@@ -339,7 +420,7 @@ impl Dataset {
             n_targets: self.n_targets,
             input_names: self.input_names.clone(),
             target_names: self.target_names.clone(),
-            classes: self.classes,
+            classes: self.classes.clone(),
         }
     }
 
@@ -348,11 +429,14 @@ impl Dataset {
     /// # Errors
     /// [`Error::TooLarge`] for text over `max_bytes`, more than `max_rows` rows or more than
     /// `max_values` numbers; [`Error::CsvEmpty`], [`Error::CsvNoRows`];
-    /// [`Error::CsvDuplicateColumn`]; [`Error::CsvMissingColumn`] for a target or label column
-    /// the header does not have; [`Error::CsvRagged`] for a row of the wrong width;
+    /// [`Error::CsvDuplicateColumn`]; [`Error::CsvMissingColumn`] for a target, label or input
+    /// column the header does not have; [`Error::CsvRagged`] for a row of the wrong width;
     /// [`Error::CsvCell`] for a cell that is not a finite number or not a class label in range;
-    /// [`Error::InvalidFile`] for an unclosed quote; [`Error::InvalidOption`] for options that
-    /// make no sense (no target, every column a target, 0 classes, a bad divisor).
+    /// [`Error::UnknownClass`] for a label not in a known list ([`Targets::Classes`]);
+    /// [`Error::TooFewClasses`] for a label column with fewer than 2 distinct labels (classes
+    /// not given); [`Error::InvalidFile`] for an unclosed quote; [`Error::InvalidOption`] for
+    /// options that make no sense (no input, a column both input and target, fewer than 2
+    /// classes, a duplicate class, a bad divisor).
     ///
     /// # Complexity
     /// One pass over the text to count rows, one to parse them; O(bytes + T x width) memory.
@@ -360,14 +444,25 @@ impl Dataset {
     /// # Examples
     /// ```
     /// use backprop::data::{CsvOptions, Dataset};
-    /// let text = "a,b,class\n0.5,1,2\n1.5,0,0\n";
-    /// let data = Dataset::from_csv_str(text, &CsvOptions::label("class", None))?;
+    /// let text = "a,b,species\n0.5,1,virginica\n1.5,0,setosa\n2,2,versicolor\n";
+    /// let data = Dataset::from_csv_str(text, &CsvOptions::label("species", None))?;
     /// assert_eq!(data.association(0)?, (&[0.5, 1.0][..], &[0.0, 0.0, 1.0][..]));
-    /// assert_eq!(data.classes(), Some(3));
+    /// assert_eq!(data.class_labels().unwrap(), ["setosa", "versicolor", "virginica"]);
     /// # Ok::<(), backprop::Error>(())
     /// ```
     pub fn from_csv_str(text: &str, options: &CsvOptions) -> Result<Dataset> {
         csv::read(text, options)
+    }
+
+    /// The column names of CSV text (its header row, read as [`Dataset::from_csv_str`] reads
+    /// it), without reading the rows: to see which columns a file has before choosing the
+    /// [`CsvOptions`].
+    ///
+    /// # Errors
+    /// [`Error::CsvEmpty`] for text without a header; [`Error::InvalidFile`] for an unclosed
+    /// quote.
+    pub fn csv_header(text: &str) -> Result<Vec<String>> {
+        csv::header(text)
     }
 
     /// Reads a data set from a CSV file; the file's size is checked against `max_bytes` before
@@ -387,7 +482,7 @@ impl Dataset {
         targets: Vec<f64>,
         input_names: Vec<String>,
         target_names: Vec<String>,
-        classes: Option<usize>,
+        classes: Option<(String, Vec<String>)>,
     ) -> Dataset {
         Dataset {
             n_inputs: input_names.len(),
@@ -396,7 +491,7 @@ impl Dataset {
             targets,
             input_names,
             target_names,
-            classes,
+            classes: classes.map(|(column, labels)| Classes { column, labels }),
         }
     }
 }

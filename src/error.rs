@@ -244,7 +244,33 @@ pub enum Error {
         /// What is wrong with the cell, quoting it.
         reason: String,
     },
-    /// A column asked for (target, label) that the header does not have.
+    /// A label column with fewer than 2 distinct labels: nothing to tell apart.
+    #[error(
+        "label column {column:?} has {} class ({}): at least 2 are needed to classify",
+        found.len(),
+        found.join(", ")
+    )]
+    TooFewClasses {
+        /// The label column.
+        column: String,
+        /// The labels found.
+        found: Vec<String>,
+    },
+    /// A class label that is not one of the known classes (a model's).
+    #[error("line {line}, column {column} ({name}): class {label:?} is not one of the model's classes ({})", known.join(", "))]
+    UnknownClass {
+        /// The line (1-based).
+        line: usize,
+        /// The column (1-based).
+        column: usize,
+        /// The column's header name.
+        name: String,
+        /// The label found.
+        label: String,
+        /// The known classes, in order.
+        known: Vec<String>,
+    },
+    /// A column asked for (input, target, label) that the header does not have.
     #[error("no column named {column:?}: the columns are {}", available.join(", "))]
     CsvMissingColumn {
         /// The column asked for.

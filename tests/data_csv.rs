@@ -72,11 +72,118 @@ fn target_columns_are_taken_in_the_order_given_and_the_rest_are_inputs() {
 }
 
 #[test]
-fn number_of_classes_defaults_to_the_largest_label_plus_one() {
+fn integer_labels_are_the_distinct_values_sorted_as_numbers() {
+    // 2, 0 and 2.0: two classes, "0" then "2" (2.0 is the integer 2); 10 sorts after 9 as a
+    // number (as text it would come first)
     let data = read("x,label\n0.5,2\n0.25,0\n1,2.0\n", &label()).unwrap();
-    assert_eq!(data.classes(), Some(3));
-    assert_eq!(data.targets(), [0., 0., 1., 1., 0., 0., 0., 0., 1.]);
-    assert_eq!(data.label(2).unwrap(), Some(2));
+    assert_eq!(data.class_labels().unwrap(), ["0", "2"]);
+    assert_eq!(data.targets(), [0., 1., 1., 0., 0., 1.]);
+    assert_eq!(data.label(2).unwrap(), Some(1));
+    assert_eq!(data.label_column(), Some("label"));
+    let data = read("x,label\n1,10\n1,9\n1,-1\n", &label()).unwrap();
+    assert_eq!(data.class_labels().unwrap(), ["-1", "9", "10"]);
+    assert_eq!(data.target_names(), ["label=-1", "label=9", "label=10"]);
+}
+
+#[test]
+fn text_labels_are_the_distinct_values_sorted_as_text() {
+    // one label that is not an integer makes every label text: "10" < "9" < "setosa" by bytes
+    let text = "x,species\n1,setosa\n2,9\n3,10\n4,setosa\n5,\"a, b\"\n";
+    let data = read(text, &CsvOptions::label("species", None)).unwrap();
+    assert_eq!(data.class_labels().unwrap(), ["10", "9", "a, b", "setosa"]);
+    let classes: Vec<usize> = (0..data.len())
+        .map(|t| data.label(t).unwrap().unwrap())
+        .collect();
+    assert_eq!(classes, [3, 1, 0, 3, 2]);
+    assert_eq!(data.n_targets(), 4);
+}
+
+#[test]
+fn label_column_with_one_class_only_is_refused() {
+    for (text, found) in [
+        ("x,species\n1,setosa\n2,setosa\n", vec!["setosa"]),
+        ("x,label\n1,3\n2,3.0\n", vec!["3"]),
+    ] {
+        let err = read(
+            text,
+            &CsvOptions::label(text[2..].split('\n').next().unwrap(), None),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooFewClasses {
+                column: text[2..].split('\n').next().unwrap().into(),
+                found: found.iter().map(|s| s.to_string()).collect(),
+            }
+        );
+    }
+    let err = read("x,species\n1,setosa\n", &CsvOptions::label("species", None)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "label column \"species\" has 1 class (setosa): at least 2 are needed to classify"
+    );
+}
+
+#[test]
+fn labels_from_a_known_list_keep_its_order_and_refuse_a_stranger() {
+    let known = ["virginica", "setosa", "versicolor"];
+    let options = CsvOptions::classes("species", &known);
+    // one class present is enough when the classes are known (a small file to predict on)
+    let data = read("x,species\n1,setosa\n2,setosa\n", &options).unwrap();
+    assert_eq!(data.class_labels().unwrap(), known);
+    assert_eq!(data.targets(), [0., 1., 0., 0., 1., 0.]);
+    let err = read("x,species\n1,setosa\n2,daisy\n", &options).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnknownClass {
+            line: 3,
+            column: 2,
+            name: "species".into(),
+            label: "daisy".into(),
+            known: known.iter().map(|s| s.to_string()).collect(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "line 3, column 2 (species): class \"daisy\" is not one of the model's classes (virginica, setosa, versicolor)"
+    );
+    // an integer label matches its shortest form
+    let data = read("x,y\n1,1.0\n", &CsvOptions::classes("y", &["0", "1"])).unwrap();
+    assert_eq!(data.targets(), [0., 1.]);
+    // a list that is too short, has a duplicate or an empty class is refused before reading
+    for (labels, reason) in [
+        (&[][..], "0 classes (): at least 2 are needed"),
+        (&["a"][..], "1 classes (a): at least 2 are needed"),
+        (&["a", "b", "a"][..], "classes 0 and 2 are both \"a\""),
+        (&["a", ""][..], "class 1 is empty text"),
+    ] {
+        let err = read("x,y\n1,a\n", &CsvOptions::classes("y", labels)).unwrap_err();
+        assert_eq!(err.to_string(), format!("invalid classes: {reason}"));
+    }
+}
+
+#[test]
+fn inputs_by_name_are_read_in_the_order_given_and_other_columns_ignored() {
+    let text = "id,b,species,a\nrow-1,2,setosa,1\nrow-2,4,virginica,3\n";
+    let options = CsvOptions::classes("species", &["setosa", "virginica"]).with_inputs(&["a", "b"]);
+    let data = read(text, &options).unwrap();
+    assert_eq!(data.input_names(), ["a", "b"]);
+    assert_eq!(data.inputs(), [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(data.targets(), [1.0, 0.0, 0.0, 1.0]);
+    let err = read(text, &CsvOptions::columns(&["b"]).with_inputs(&["a", "c"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no column named \"c\": the columns are id, b, species, a"
+    );
+    let err = read(text, &CsvOptions::columns(&["b"]).with_inputs(&["a", "b"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid inputs: column \"b\" is listed twice, or is also a target"
+    );
+    assert_eq!(
+        Dataset::csv_header(text).unwrap(),
+        ["id", "b", "species", "a"]
+    );
 }
 
 #[test]
@@ -231,9 +338,11 @@ fn missing_label_column_lists_the_columns_there_are() {
 }
 
 #[test]
-fn label_that_is_not_a_non_negative_integer_is_refused() {
+fn label_that_is_not_a_non_negative_integer_is_refused_when_classes_are_counted() {
+    // with a number of classes given, labels are the integers 0..k (any text when it is not)
     for cell in ["3.5", "-1", "two", "NaN", ""] {
-        let err = read(&format!("x,label\n1,0\n1,{cell}\n"), &label()).unwrap_err();
+        let options = CsvOptions::label("label", Some(4));
+        let err = read(&format!("x,label\n1,0\n1,{cell}\n"), &options).unwrap_err();
         assert!(matches!(
             err,
             Error::CsvCell {
@@ -262,11 +371,16 @@ fn label_at_or_past_the_number_of_classes_is_refused() {
         err.to_string(),
         "line 3, column 2 (label): class 10 is out of range: there are 10 classes (0 to 9)"
     );
-    // without a declared number, a label past the limit is refused before any one-hot is made
-    let err = read("x,label\n1,1000000000000\n", &label()).unwrap_err();
+    // without a declared number, the distinct labels past the limit are refused before any
+    // one-hot is made
+    let mut text = String::from("x,label\n");
+    for k in 0..=65_536 {
+        text.push_str(&format!("1,c{k}\n"));
+    }
+    let err = read(&text, &label()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "line 2, column 2 (label): class 1000000000000 is over the limit of 65536 classes"
+        "line 65538, column 2 (label): \"c65536\" would be class 65537, over the limit of 65536 classes"
     );
 }
 
@@ -318,7 +432,7 @@ fn options_that_leave_no_input_or_no_target_are_refused() {
     let err = read("a,b\n1,0\n", &CsvOptions::label("b", Some(0))).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid targets: a label needs at least 1 class, got 0"
+        "invalid targets: a label needs at least 2 classes, got 0"
     );
     let options = CsvOptions::label("b", None).with_scaling(Scaling::Divide(0.0));
     let err = read("a,b\n1,0\n", &options).unwrap_err();
@@ -513,5 +627,121 @@ fn targets_enum_is_what_the_constructors_build() {
     assert_eq!(
         CsvOptions::columns(&["y"]).targets,
         Targets::Columns(vec!["y".into()])
+    );
+}
+
+#[test]
+fn scaler_fitted_on_training_data_is_applied_unchanged_to_other_data() {
+    use backprop::data::{Scaler, ScalerKind};
+    // column 0: 1, 3 (mean 2, population sd 1); column 1 constant 5 (sd 0: scale 1)
+    let train = Dataset::new(vec![1.0, 5.0, 3.0, 5.0], vec![0.0, 1.0], 2, 1).unwrap();
+    let scaler = Scaler::fit(Scaling::Standardize, &train).unwrap();
+    assert_eq!(scaler.kind(), ScalerKind::Standard);
+    assert_eq!(scaler.center(), [2.0, 5.0]);
+    assert_eq!(scaler.scale(), [1.0, 1.0]);
+    // data of another range is not refitted: (7 - 2) / 1 = 5, (6 - 5) / 1 = 1
+    let other = Dataset::new(vec![7.0, 6.0], vec![0.0], 2, 1).unwrap();
+    assert_eq!(other.scaled(&scaler).unwrap().inputs(), [5.0, 1.0]);
+    // min-max: center the minimum, scale the range; a constant column maps onto 0
+    let scaler = Scaler::fit(Scaling::MinMax, &train).unwrap();
+    assert_eq!(
+        (scaler.center(), scaler.scale()),
+        (&[1.0, 5.0][..], &[2.0, 1.0][..])
+    );
+    assert_eq!(
+        train.scaled(&scaler).unwrap().inputs(),
+        [0.0, 0.0, 1.0, 0.0]
+    );
+    // the same numbers as the reader's own scaling of the whole file
+    let read_scaled = read(
+        "a,b,y\n1,5,0\n3,5,1\n",
+        &CsvOptions::columns(&["y"]).with_scaling(Scaling::MinMax),
+    )
+    .unwrap();
+    assert_eq!(
+        read_scaled.inputs(),
+        train.scaled(&scaler).unwrap().inputs()
+    );
+    // a row of the wrong width, a scaler of the wrong width
+    let err = scaler.apply(&mut [1.0]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Shape {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let narrow = Scaler::identity(1);
+    assert!(matches!(
+        train.scaled(&narrow),
+        Err(Error::Shape {
+            expected: 2,
+            got: 1,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn scaler_from_parts_refuses_zero_or_non_finite_numbers_and_a_kind_they_do_not_fit() {
+    use backprop::data::{Scaler, ScalerKind};
+    let cases = [
+        (
+            ScalerKind::Standard,
+            vec![0.0, 1.0],
+            vec![1.0],
+            "2 centers but 1 scales: one of each per input column",
+        ),
+        (
+            ScalerKind::Standard,
+            vec![],
+            vec![],
+            "no columns: at least 1 is needed",
+        ),
+        (
+            ScalerKind::Standard,
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            "scale[1] is 0: it must be finite and non-zero",
+        ),
+        (
+            ScalerKind::MinMax,
+            vec![0.0],
+            vec![f64::INFINITY],
+            "scale[0] is inf: it must be finite and non-zero",
+        ),
+        (
+            ScalerKind::MinMax,
+            vec![f64::NAN],
+            vec![1.0],
+            "center[0] is NaN: it must be finite",
+        ),
+        (
+            ScalerKind::None,
+            vec![0.0],
+            vec![2.0],
+            "column 0: center 0 and scale 2 do not fit kind none (none: 0 and 1; divide: 0 and the same divisor for every column)",
+        ),
+        (
+            ScalerKind::Divide,
+            vec![0.0, 0.0],
+            vec![16.0, 8.0],
+            "column 1: center 0 and scale 8 do not fit kind divide (none: 0 and 1; divide: 0 and the same divisor for every column)",
+        ),
+    ];
+    for (kind, center, scale, reason) in cases {
+        let err = Scaler::from_parts(kind, center, scale).unwrap_err();
+        assert_eq!(err.to_string(), format!("invalid scaler: {reason}"));
+    }
+    // a range beyond f64 cannot be a scale
+    let huge = Dataset::new(vec![-1e308, 1e308], vec![0.0, 0.0], 1, 1).unwrap();
+    let err = Scaler::fit(Scaling::MinMax, &huge).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the fitted minmax scale of input column 0 must be a finite number, got inf"
     );
 }
