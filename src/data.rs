@@ -17,9 +17,12 @@ use rand::RngExt;
 use crate::error::{Error, Result};
 use crate::nn::Init;
 
+mod confusion;
 mod csv;
 mod scaler;
 
+pub use confusion::ConfusionMatrix;
+pub(crate) use csv::check_class_list;
 pub use scaler::{Scaler, ScalerKind};
 
 /// The most classes a label column may have (one-hot targets of this width are already far

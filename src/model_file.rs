@@ -1,9 +1,46 @@
-//! The model file: a trained layered network ([`Mlp`]) as versioned JSON, saved atomically.
+//! The model file: a trained layered network ([`Mlp`]) as versioned JSON, saved atomically,
+//! and with it ([`Model`], version 2) what it takes to use the network on new data: its input
+//! columns by name, the scaling fitted on its training data, its targets or classes, and what
+//! its outputs are ([`Schema`]); prediction on named columns (`model.rs`).
 //!
 //! This module owns the format and its validation. It builds networks only through
 //! [`MlpSpec::build`] and [`Mlp::set_weights`]; it does not touch graphs directly.
 //!
+//! # Format, version 2
+//! ```json
+//! {
+//!   "format": "backprop-model",
+//!   "version": 2,
+//!   "sizes": [2, 2, 3],
+//!   "activations": ["sigmoid", "identity"],
+//!   "bias": 1.0,
+//!   "loss": "cross_entropy",
+//!   "inputs": ["petal_length", "petal_width"],
+//!   "scaling": {"kind": "standard", "center": [3.76, 1.2], "scale": [1.76, 0.76]},
+//!   "targets": {"kind": "classes", "column": "species",
+//!               "classes": ["setosa", "versicolor", "virginica"]},
+//!   "outputs": "softmax",
+//!   "W": [[[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5], [0.1, 0.2], [0.3, 0.4]]],
+//!   "b": [[0.1, -0.2], [0.3, 0.0, 0.1]]
+//! }
+//! ```
+//! - `inputs`: the input columns by name, in the order of the input layer (found by name in
+//!   the data, in any order); none empty, no two alike.
+//! - `scaling`: what the network's inputs went through: `x' = (x - center[i]) / scale[i]`,
+//!   fitted on the training split; `kind` is `none` (every center 0, scale 1), `minmax`,
+//!   `standard` or `divide` (center 0, one divisor), one `center` and one `scale` per input, a
+//!   scale never 0.
+//! - `targets`: `{"kind": "columns", "columns": [...]}` (regression: one output per column) or
+//!   `{"kind": "classes", "column": ..., "classes": [...]}` (one output per class, in order; at
+//!   least 2 classes, no two alike).
+//! - `outputs`: `raw` (the outputs are the answer) or `softmax` (class scores: softmax gives
+//!   the probabilities; classes only).
+//! - The other fields are those of version 1.
+//!
 //! # Format, version 1
+//! The same without `inputs`, `scaling`, `targets` and `outputs` (and refused with them): the
+//! network alone, its inputs by position and unscaled. Still read, and written for a network
+//! saved on its own ([`save`]).
 //! ```json
 //! {
 //!   "format": "backprop-model",
@@ -39,14 +76,20 @@ use std::path::Path;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::data::{Scaler, ScalerKind};
 use crate::error::{Error, Result};
 use crate::files::read_to_string_limited;
 use crate::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
 
+mod model;
+
+pub use model::{Assessment, Model, ModelData, Outputs, Prediction, Predicts, Schema};
+
 /// The value of the `format` field.
 pub const FORMAT: &str = "backprop-model";
-/// The newest format version this program reads and the one it writes.
-pub const VERSION: u64 = 1;
+/// The newest format version this program reads, and the one it writes for a [`Model`] with a
+/// [`Schema`] (a network alone is written as version 1).
+pub const VERSION: u64 = 2;
 /// The most weights (bias weights included) a model file may describe, checked from `sizes`
 /// before any network is built (a network of scalar nodes needs about 100 bytes per weight).
 pub const MAX_WEIGHTS: u64 = 1 << 22;
@@ -61,9 +104,56 @@ struct ModelOut<'a> {
     activations: Vec<String>,
     bias: Option<f64>,
     loss: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inputs: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scaling: Option<ScalingOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<TargetsOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs: Option<&'static str>,
     #[serde(rename = "W")]
     w: Vec<Vec<Vec<f64>>>,
     b: Vec<Vec<f64>>,
+}
+
+#[derive(Serialize)]
+struct ScalingOut<'a> {
+    kind: &'static str,
+    center: &'a [f64],
+    scale: &'a [f64],
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum TargetsOut<'a> {
+    Columns {
+        columns: &'a [String],
+    },
+    Classes {
+        column: &'a str,
+        classes: &'a [String],
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
+struct ScalingIn {
+    kind: String,
+    center: Vec<Option<f64>>,
+    scale: Vec<Option<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
+struct TargetsIn {
+    kind: String,
+    #[serde(default)]
+    columns: Option<Vec<String>>,
+    #[serde(default)]
+    column: Option<String>,
+    #[serde(default)]
+    classes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -71,13 +161,20 @@ struct ModelOut<'a> {
 struct ModelIn {
     #[allow(dead_code)] // checked by `check_header`
     format: String,
-    #[allow(dead_code)]
     version: u64,
     sizes: Vec<u64>,
     activations: Vec<String>,
     #[serde(default, deserialize_with = "present")]
     bias: Option<Option<f64>>,
     loss: String,
+    #[serde(default)]
+    inputs: Option<Vec<String>>,
+    #[serde(default)]
+    scaling: Option<ScalingIn>,
+    #[serde(default)]
+    targets: Option<TargetsIn>,
+    #[serde(default)]
+    outputs: Option<String>,
     #[serde(rename = "W")]
     w: Vec<Vec<Vec<Option<f64>>>>,
     #[serde(default)]
@@ -186,6 +283,11 @@ pub(crate) fn check_header(text: &str, short: &str, format: &str, supported: u64
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn to_json_string(net: &Mlp) -> Result<String> {
+    json_of(net, None)
+}
+
+/// The JSON text of a network and its schema: version 2 with a schema, version 1 without.
+fn json_of(net: &Mlp, schema: Option<&Schema>) -> Result<String> {
     let (w, b) = (net.weights(), net.biases());
     for (l, layer) in w.iter().enumerate() {
         for (j, row) in layer.iter().enumerate() {
@@ -208,7 +310,7 @@ pub fn to_json_string(net: &Mlp) -> Result<String> {
     let spec = net.spec();
     let model = ModelOut {
         format: FORMAT,
-        version: VERSION,
+        version: if schema.is_some() { 2 } else { 1 },
         sizes: &spec.sizes,
         activations: spec.activations.iter().map(|a| a.to_string()).collect(),
         bias: match spec.bias {
@@ -216,6 +318,20 @@ pub fn to_json_string(net: &Mlp) -> Result<String> {
             Bias::Node(v) => Some(v),
         },
         loss: spec.loss.name(),
+        inputs: schema.map(Schema::inputs),
+        scaling: schema.map(|s| ScalingOut {
+            kind: s.scaler().kind().name(),
+            center: s.scaler().center(),
+            scale: s.scaler().scale(),
+        }),
+        targets: schema.map(|s| match s.predicts() {
+            Predicts::Columns(columns) => TargetsOut::Columns { columns },
+            Predicts::Classes { column, labels } => TargetsOut::Classes {
+                column,
+                classes: labels,
+            },
+        }),
+        outputs: schema.map(|s| s.outputs().name()),
         w,
         b,
     };
@@ -225,8 +341,9 @@ pub fn to_json_string(net: &Mlp) -> Result<String> {
     Ok(json)
 }
 
-/// Reads a network from a model file's JSON text. A new network is returned; nothing else
-/// changes, whatever the outcome.
+/// Reads the network of a model file's JSON text, of either version (a version 2 file's schema
+/// is checked, then left out: [`Model::from_json_str`] keeps it). A new network is returned;
+/// nothing else changes, whatever the outcome.
 ///
 /// # Errors
 /// [`Error::InvalidFile`] for text that is not JSON, a wrong `format`, a version of 0, a
@@ -239,6 +356,10 @@ pub fn to_json_string(net: &Mlp) -> Result<String> {
 /// # Complexity
 /// O(file size) to parse; the network is built only once its size and shapes are checked.
 pub fn from_json_str(text: &str) -> Result<Mlp> {
+    model_from_json_str(text).map(Model::into_net)
+}
+
+fn model_from_json_str(text: &str) -> Result<Model> {
     check_header(text, "model", FORMAT, VERSION)?;
     let model: ModelIn = serde_json::from_str(text).map_err(|e| invalid("model", e.to_string()))?;
     let bias = match model.bias {
@@ -291,7 +412,200 @@ pub fn from_json_str(text: &str) -> Result<Mlp> {
         .with_init(Init::Constant(0.0))
         .build()?;
     net.set_weights(&w.0, &w.1)?;
-    Ok(net)
+    let parts = SchemaIn {
+        inputs: model.inputs,
+        scaling: model.scaling,
+        targets: model.targets,
+        outputs: model.outputs,
+    };
+    if model.version == 1 {
+        if let Some(field) = parts.present().first() {
+            return Err(invalid(
+                "model",
+                format!("{field:?} is a field of version 2, not of version 1"),
+            ));
+        }
+        return Ok(Model::bare(net));
+    }
+    Model::new(net, parts.schema()?)
+}
+
+/// The fields of a version 2 file that describe the network's use.
+struct SchemaIn {
+    inputs: Option<Vec<String>>,
+    scaling: Option<ScalingIn>,
+    targets: Option<TargetsIn>,
+    outputs: Option<String>,
+}
+
+impl SchemaIn {
+    fn present(&self) -> Vec<&'static str> {
+        [
+            ("inputs", self.inputs.is_some()),
+            ("scaling", self.scaling.is_some()),
+            ("targets", self.targets.is_some()),
+            ("outputs", self.outputs.is_some()),
+        ]
+        .into_iter()
+        .filter(|&(_, p)| p)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    fn schema(self) -> Result<Schema> {
+        let missing = |field: &str, what: &str| {
+            invalid(
+                "model",
+                format!("no {field:?} field ({what}; version 2 needs it)"),
+            )
+        };
+        let inputs = self
+            .inputs
+            .ok_or_else(|| missing("inputs", "the input column names"))?;
+        let scaling = self
+            .scaling
+            .ok_or_else(|| missing("scaling", "the input scaling"))?;
+        let targets = self
+            .targets
+            .ok_or_else(|| missing("targets", "the target columns or classes"))?;
+        let outputs = self
+            .outputs
+            .ok_or_else(|| missing("outputs", "raw or softmax"))?;
+        let scaler = scaler_of(scaling, &inputs)?;
+        let predicts = match (
+            targets.kind.as_str(),
+            targets.columns,
+            targets.column,
+            targets.classes,
+        ) {
+            ("columns", Some(columns), None, None) => Predicts::Columns(columns),
+            ("classes", None, Some(column), Some(labels)) => Predicts::Classes { column, labels },
+            ("columns", ..) => {
+                return Err(invalid(
+                    "model",
+                    "targets: kind \"columns\" has a \"columns\" list and nothing else".into(),
+                ));
+            }
+            ("classes", ..) => {
+                return Err(invalid(
+                    "model",
+                    "targets: kind \"classes\" has a \"column\" and a \"classes\" list, and nothing else"
+                        .into(),
+                ));
+            }
+            (other, ..) => {
+                return Err(invalid(
+                    "model",
+                    format!("targets: kind {other:?} is not \"columns\" or \"classes\""),
+                ));
+            }
+        };
+        let outputs = match outputs.as_str() {
+            "raw" => Outputs::Raw,
+            "softmax" => Outputs::Softmax,
+            other => {
+                return Err(invalid(
+                    "model",
+                    format!("outputs: {other:?} is not \"raw\" or \"softmax\""),
+                ));
+            }
+        };
+        Schema::new(inputs, scaler, predicts, outputs).map_err(|e| match e {
+            Error::InvalidOption { name, reason } => invalid("model", format!("{name}: {reason}")),
+            other => other,
+        })
+    }
+}
+
+/// The scaler of a version 2 file, each number checked and named by its input column.
+fn scaler_of(scaling: ScalingIn, inputs: &[String]) -> Result<Scaler> {
+    let bad = |reason: String| invalid("model", format!("scaling: {reason}"));
+    let kind = ScalerKind::parse(&scaling.kind).map_err(|_| {
+        bad(format!(
+            "kind {:?} is not one of none, minmax, standard, divide",
+            scaling.kind
+        ))
+    })?;
+    for (field, numbers) in [("center", &scaling.center), ("scale", &scaling.scale)] {
+        if numbers.len() != inputs.len() {
+            return Err(bad(format!(
+                "{} numbers in {field:?}, but there are {} inputs ({}): one per input column",
+                numbers.len(),
+                inputs.len(),
+                inputs.join(", ")
+            )));
+        }
+    }
+    let mut center = Vec::with_capacity(inputs.len());
+    let mut scale = Vec::with_capacity(inputs.len());
+    for (i, name) in inputs.iter().enumerate() {
+        let c = scaling.center[i]
+            .ok_or_else(|| bad(format!("center[{i}] (input {name:?}) is null")))?;
+        let s = scaling.scale[i].filter(|s| *s != 0.0).ok_or_else(|| {
+            bad(format!(
+                "scale[{i}] (input {name:?}) is {}: it must be finite and non-zero",
+                scaling.scale[i].map_or("null".into(), |s| s.to_string())
+            ))
+        })?;
+        center.push(c);
+        scale.push(s);
+    }
+    Scaler::from_parts(kind, center, scale).map_err(|e| match e {
+        Error::InvalidOption { reason, .. } => bad(reason),
+        other => other,
+    })
+}
+
+impl Model {
+    /// The model as a model file's JSON text (pretty-printed, ending with a newline): version
+    /// 2 with its schema, version 1 for a network alone.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteConstant`] naming the first weight that is not finite.
+    pub fn to_json_string(&self) -> Result<String> {
+        json_of(self.net(), self.schema())
+    }
+
+    /// Reads a model from a model file's JSON text, of version 1 (no schema) or 2.
+    ///
+    /// # Errors
+    /// Those of [`from_json_str`]; for version 2, [`Error::InvalidFile`] naming the field at
+    /// fault: `inputs`, `scaling`, `targets` or `outputs` missing, a scaler not of one number
+    /// per input, a center or scale that is `null`, a scale of 0, a kind the numbers do not fit,
+    /// fewer than 2 classes or a repeated one, an input or target name empty or repeated;
+    /// [`Error::Shape`] for a network whose input or output layer does not fit the schema. A
+    /// version 1 file with a field of version 2 is refused.
+    ///
+    /// # Examples
+    /// ```
+    /// use backprop::model_file::Model;
+    /// let net = backprop::tutorial::worked_example()?;
+    /// let v1 = backprop::model_file::to_json_string(&net)?;
+    /// let model = Model::from_json_str(&v1)?;
+    /// assert_eq!((model.version(), model.schema()), (1, None));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn from_json_str(text: &str) -> Result<Model> {
+        model_from_json_str(text)
+    }
+
+    /// Reads a model file (at most [`MAX_FILE_BYTES`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::TooLarge`], and those of [`Model::from_json_str`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let text = read_to_string_limited(path.as_ref(), MAX_FILE_BYTES)?;
+        Model::from_json_str(&text)
+    }
+
+    /// Saves the model as a model file, atomically (as [`save`]).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteConstant`] for a weight JSON cannot hold; [`Error::Io`] naming the file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let json = self.to_json_string()?;
+        crate::files::write_atomically(path, json.as_bytes())
+    }
 }
 
 /// Refuses absurd sizes from the numbers alone, before anything is allocated for them.

@@ -281,7 +281,7 @@ fn bad_files_exit_with_1_and_name_the_problem() {
     let o = backprop(&["walkthrough", "--model", &future]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("model format version 7 is newer than this program supports (1)"),
+        stderr(&o).contains("model format version 7 is newer than this program supports (2)"),
         "{}",
         stderr(&o)
     );

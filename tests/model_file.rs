@@ -232,12 +232,12 @@ fn version_from_the_future_is_refused_before_its_body_is_read() {
         Error::UnsupportedVersion {
             format: "model".into(),
             version: 7,
-            supported: 1
+            supported: 2
         }
     );
     assert_eq!(
         err.to_string(),
-        "model format version 7 is newer than this program supports (1)"
+        "model format version 7 is newer than this program supports (2)"
     );
 }
 
@@ -477,4 +477,394 @@ fn loading_a_missing_file_is_an_io_error_naming_it() {
     let path = std::env::temp_dir().join("backprop-model-no-such-file.json");
     let err = load(&path).unwrap_err();
     assert!(matches!(&err, Error::Io { path: p, .. } if *p == path.display().to_string()));
+}
+
+// ---- version 2: the network with its schema ----
+
+use backprop::data::{CsvOptions, Dataset, Scaler, Scaling};
+use backprop::model_file::{Model, Outputs, Predicts, Schema};
+
+/// Four flowers of two species, the columns in an order of their own and an id column.
+const FLOWERS: &str = "id,petal_width,species,petal_length\n\
+    a,0.2,setosa,1.4\n\
+    b,1.3,versicolor,4.0\n\
+    c,0.3,setosa,1.7\n\
+    d,1.5,versicolor,4.5\n";
+
+/// A 2-3-2 classifier of `FLOWERS` with standard scaling fitted on them, random weights.
+fn flower_model() -> Model {
+    let data = Dataset::from_csv_str(
+        FLOWERS,
+        &CsvOptions::label("species", None).with_inputs(&["petal_length", "petal_width"]),
+    )
+    .unwrap();
+    let scaler = Scaler::fit(Scaling::Standardize, &data).unwrap();
+    let schema = Schema::for_data(&data, scaler, Outputs::Softmax).unwrap();
+    let net = MlpSpec::new(&[2, 3, 2], Activation::Tanh, Activation::Identity)
+        .with_loss(Loss::SoftmaxCrossEntropy)
+        .with_seed(3)
+        .build()
+        .unwrap();
+    Model::new(net, schema).unwrap()
+}
+
+fn flower_json() -> Value {
+    serde_json::from_str(&flower_model().to_json_string().unwrap()).unwrap()
+}
+
+fn load_model(value: &Value) -> Result<Model, Error> {
+    Model::from_json_str(&value.to_string())
+}
+
+#[test]
+fn version_2_file_has_the_documented_fields() {
+    let model = flower_model();
+    let value = flower_json();
+    let scaler = model.schema().unwrap().scaler();
+    assert_eq!(
+        value,
+        json!({
+            "format": "backprop-model",
+            "version": 2,
+            "sizes": [2, 3, 2],
+            "activations": ["tanh", "identity"],
+            "bias": 1.0,
+            "loss": "cross_entropy",
+            "inputs": ["petal_length", "petal_width"],
+            "scaling": {"kind": "standard", "center": scaler.center(), "scale": scaler.scale()},
+            "targets": {"kind": "classes", "column": "species", "classes": ["setosa", "versicolor"]},
+            "outputs": "softmax",
+            "W": model.net().weights(),
+            "b": model.net().biases(),
+        })
+    );
+    // the mean of petal_length 1.4, 4.0, 1.7, 4.5 is 11.6 / 4 = 2.9 (to rounding)
+    assert!((scaler.center()[0] - 2.9).abs() < 1e-15);
+}
+
+#[test]
+fn version_2_round_trips_bit_for_bit_with_its_schema() {
+    let dir = temp_dir("v2-round-trip");
+    let path = dir.join("flowers.json");
+    let model = flower_model();
+    model.save(&path).unwrap();
+    let back = Model::load(&path).unwrap();
+    assert_eq!(back.version(), 2);
+    assert_eq!(back.schema(), model.schema());
+    assert_eq!(bits(back.net().params()), bits(model.net().params()));
+    let center = model.schema().unwrap().scaler().center();
+    let back_center = back.schema().unwrap().scaler().center();
+    assert_eq!(bits(back_center), bits(center));
+    assert_eq!(
+        back.to_json_string().unwrap(),
+        std::fs::read_to_string(&path).unwrap()
+    );
+    for row in [[1.4, 0.2], [4.0, 1.3], [-3.0, 7.5]] {
+        let (a, b) = (model.predict(&row).unwrap(), back.predict(&row).unwrap());
+        assert_eq!(bits(&a.outputs), bits(&b.outputs));
+        assert_eq!(
+            bits(a.probabilities.as_ref().unwrap()),
+            bits(b.probabilities.as_ref().unwrap())
+        );
+    }
+    // the network alone is still read from a version 2 file
+    assert_eq!(
+        bits(load(&path).unwrap().params()),
+        bits(model.net().params())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn prediction_scales_with_the_model_and_softmax_gives_probabilities() {
+    let model = flower_model();
+    let schema = model.schema().unwrap();
+    let (center, scale) = (schema.scaler().center(), schema.scaler().scale());
+    let row = [4.2, 1.1];
+    let p = model.predict(&row).unwrap();
+    // oracle: the network on the row scaled by hand, then softmax written out
+    let scaled: Vec<f64> = (0..2).map(|i| (row[i] - center[i]) / scale[i]).collect();
+    let z = model.net().predict(&scaled).unwrap();
+    assert_eq!(bits(&p.outputs), bits(&z));
+    let m = z[0].max(z[1]);
+    let e = [(z[0] - m).exp(), (z[1] - m).exp()];
+    let probabilities = p.probabilities.unwrap();
+    for k in 0..2 {
+        // the same operations in the same order: equal to the last bit
+        assert_eq!(probabilities[k], e[k] / (e[0] + e[1]));
+    }
+    assert_eq!(p.class, Some(usize::from(z[1] > z[0])));
+    // by name, in any order, an extra column ignored
+    let by_name = model
+        .predict_named(&[("petal_width", 1.1), ("id", 0.0), ("petal_length", 4.2)])
+        .unwrap();
+    assert_eq!(by_name.outputs, p.outputs);
+    let err = model.predict_named(&[("petal_width", 1.1)]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no column named \"petal_length\": the columns are petal_width"
+    );
+}
+
+#[test]
+fn csv_for_a_model_finds_columns_by_name_and_reads_its_classes() {
+    let model = flower_model();
+    let read = model
+        .read_csv_str(FLOWERS, &CsvOptions::columns(&[""; 0]))
+        .unwrap();
+    assert!(read.has_targets);
+    assert_eq!(read.extra_columns, ["id"]);
+    assert_eq!(read.data.input_names(), ["petal_length", "petal_width"]);
+    assert_eq!(read.data.association(1).unwrap().0, [4.0, 1.3]); // as read, not scaled
+    // without the label column: inputs only
+    let no_label = "petal_length,petal_width\n1.4,0.2\n";
+    let read = model
+        .read_csv_str(no_label, &CsvOptions::columns(&[""; 0]))
+        .unwrap();
+    assert!(!read.has_targets && read.extra_columns.is_empty());
+    assert_eq!(read.data.n_targets(), 0);
+    // a missing input is named; a class the model does not know is named
+    let err = model
+        .read_csv_str(
+            "petal_length,species\n1,setosa\n",
+            &CsvOptions::columns(&[""; 0]),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no column named \"petal_width\": the columns are petal_length, species"
+    );
+    let err = model
+        .read_csv_str(
+            "petal_length,petal_width,species\n1,2,setosa\n1,2,virginica\n",
+            &CsvOptions::columns(&[""; 0]),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 3, column 3 (species): class \"virginica\" is not one of the model's classes (setosa, versicolor)"
+    );
+}
+
+#[test]
+fn bad_version_2_files_are_refused_naming_the_field() {
+    type Edit = fn(&mut Value);
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "scaler of the wrong width",
+            |v| v["scaling"]["scale"] = json!([1.0]),
+            "invalid model file: scaling: 1 numbers in \"scale\", but there are 2 inputs (petal_length, petal_width): one per input column",
+        ),
+        (
+            "zero scale",
+            |v| v["scaling"]["scale"][1] = json!(0.0),
+            "invalid model file: scaling: scale[1] (input \"petal_width\") is 0: it must be finite and non-zero",
+        ),
+        (
+            "null scale",
+            |v| v["scaling"]["scale"][0] = Value::Null,
+            "invalid model file: scaling: scale[0] (input \"petal_length\") is null: it must be finite and non-zero",
+        ),
+        (
+            "null center",
+            |v| v["scaling"]["center"][0] = Value::Null,
+            "invalid model file: scaling: center[0] (input \"petal_length\") is null",
+        ),
+        (
+            "unknown kind",
+            |v| v["scaling"]["kind"] = json!("log"),
+            "invalid model file: scaling: kind \"log\" is not one of none, minmax, standard, divide",
+        ),
+        (
+            "none with numbers",
+            |v| v["scaling"]["kind"] = json!("none"),
+            "invalid model file: scaling: column 0: center",
+        ),
+        (
+            "empty class list",
+            |v| v["targets"]["classes"] = json!([]),
+            "invalid model file: targets: 0 classes (): at least 2 are needed",
+        ),
+        (
+            "one class",
+            |v| v["targets"]["classes"] = json!(["setosa"]),
+            "invalid model file: targets: 1 classes (setosa): at least 2 are needed",
+        ),
+        (
+            "duplicate class",
+            |v| v["targets"]["classes"] = json!(["setosa", "setosa"]),
+            "invalid model file: targets: classes 0 and 1 are both \"setosa\"",
+        ),
+        (
+            "more classes than outputs",
+            |v| v["targets"]["classes"] = json!(["a", "b", "c"]),
+            "shape mismatch: network outputs (one per target column or class of the schema): expected 3, got 2",
+        ),
+        (
+            "more inputs than the network's",
+            |v| {
+                v["inputs"] = json!(["a", "b", "c"]);
+                v["scaling"] = json!({"kind": "none", "center": [0, 0, 0], "scale": [1, 1, 1]});
+            },
+            "shape mismatch: network inputs (one per input column of the schema): expected 3, got 2",
+        ),
+        (
+            "duplicate input",
+            |v| v["inputs"] = json!(["a", "a"]),
+            "invalid model file: inputs: columns 0 and 1 are both named \"a\"",
+        ),
+        (
+            "target also an input",
+            |v| v["targets"]["column"] = json!("petal_width"),
+            "invalid model file: targets: column \"petal_width\" is both an input and a target",
+        ),
+        (
+            "softmax regression",
+            |v| v["targets"] = json!({"kind": "columns", "columns": ["y", "z"]}),
+            "invalid model file: outputs: softmax outputs are class probabilities: they need classes, not target columns",
+        ),
+        (
+            "classes without a column",
+            |v| {
+                v["targets"].as_object_mut().unwrap().remove("column");
+            },
+            "invalid model file: targets: kind \"classes\" has a \"column\" and a \"classes\" list, and nothing else",
+        ),
+        (
+            "unknown outputs",
+            |v| v["outputs"] = json!("logits"),
+            "invalid model file: outputs: \"logits\" is not \"raw\" or \"softmax\"",
+        ),
+        (
+            "missing inputs",
+            |v| {
+                v.as_object_mut().unwrap().remove("inputs");
+            },
+            "invalid model file: no \"inputs\" field (the input column names; version 2 needs it)",
+        ),
+        (
+            "unknown field in scaling",
+            |v| v["scaling"]["offset"] = json!([0, 0]),
+            "invalid model file: unknown field `offset`, expected one of `kind`, `center`, `scale`",
+        ),
+        (
+            "unknown field in targets",
+            |v| v["targets"]["labels"] = json!([]),
+            "invalid model file: unknown field `labels`",
+        ),
+        (
+            "unknown top-level field",
+            |v| v["preprocessing"] = json!(null),
+            "invalid model file: unknown field `preprocessing`",
+        ),
+        (
+            "version 1 with a schema",
+            |v| v["version"] = json!(1),
+            "invalid model file: \"inputs\" is a field of version 2, not of version 1",
+        ),
+    ];
+    for (case, edit, message) in cases {
+        let mut value = flower_json();
+        edit(&mut value);
+        let err = load_model(&value).unwrap_err();
+        assert!(
+            err.to_string().starts_with(message),
+            "{case}: {err} (expected {message})"
+        );
+        assert!(
+            matches!(err, Error::InvalidFile { .. } | Error::Shape { .. }),
+            "{case}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn version_1_file_of_an_older_program_loads_and_predicts_as_it_did() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let model = Model::load(format!("{dir}/v1_model.json")).unwrap();
+    assert_eq!((model.version(), model.schema()), (1, None));
+    let data = Dataset::from_csv_path(
+        format!("{dir}/v1_points.csv"),
+        &CsvOptions::label("label", Some(3)),
+    )
+    .unwrap();
+    let predictions = model.predict_all(&data).unwrap();
+    // the file the older program wrote, to the byte
+    let before = std::fs::read_to_string(format!("{dir}/v1_predictions.csv")).unwrap();
+    assert_eq!(model.predictions_csv(&predictions, false), before);
+    // and an oracle sharing no code with the network: the forward pass written out from the
+    // file's weights (sigmoid hidden layer, identity output, bias node +1)
+    let value: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/v1_model.json")).unwrap())
+            .unwrap();
+    let num = |v: &Value| v.as_f64().unwrap();
+    for (t, p) in predictions.iter().enumerate() {
+        let x = data.association(t).unwrap().0;
+        let hidden: Vec<f64> = (0..4)
+            .map(|j| {
+                let w = &value["W"][0][j];
+                let s = num(&w[0]) * x[0] + num(&w[1]) * x[1] + num(&value["b"][0][j]);
+                1.0 / (1.0 + (-s).exp())
+            })
+            .collect();
+        for k in 0..3 {
+            let w = &value["W"][1][k];
+            let y: f64 =
+                (0..4).map(|j| num(&w[j]) * hidden[j]).sum::<f64>() + num(&value["b"][1][k]);
+            // summation order differs from the graph's dot node: a few ulps of outputs near 5
+            assert!(
+                (y - p.outputs[k]).abs() < 1e-12,
+                "row {t}, output {k}: {y} vs {}",
+                p.outputs[k]
+            );
+        }
+    }
+    // a version 1 model names no columns
+    assert!(
+        model
+            .read_csv_str("x1,x2\n1,2\n", &CsvOptions::columns(&[""; 0]))
+            .is_err()
+    );
+    // and the network alone, as before
+    assert_eq!(
+        bits(load(format!("{dir}/v1_model.json")).unwrap().params()),
+        bits(model.net().params())
+    );
+}
+
+#[test]
+fn a_network_saved_alone_is_still_written_as_version_1() {
+    let net = rich_net();
+    let value: Value = serde_json::from_str(&to_json_string(&net).unwrap()).unwrap();
+    assert_eq!(value["version"], json!(1));
+    let text = to_json_string(&net).unwrap();
+    assert_eq!(Model::bare(net).to_json_string().unwrap(), text);
+}
+
+#[test]
+fn schema_refuses_a_network_of_the_wrong_widths() {
+    let schema = flower_model().schema().unwrap().clone();
+    let net = MlpSpec::new(&[3, 2], Activation::Identity, Activation::Identity)
+        .build()
+        .unwrap();
+    let err = Model::new(net, schema.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Shape {
+                expected: 2,
+                got: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let regression = Schema::new(
+        vec!["a".into()],
+        Scaler::identity(1),
+        Predicts::Columns(vec!["y".into()]),
+        Outputs::Raw,
+    )
+    .unwrap();
+    assert_eq!(regression.classes(), None);
 }
