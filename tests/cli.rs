@@ -276,7 +276,8 @@ fn bad_files_exit_with_1_and_name_the_problem() {
     let future = write(
         &dir,
         "future.json",
-        text.replace("\"version\": 1", "\"version\": 7"),
+        // `train --save` writes version 2 (a model with its columns and scaling)
+        text.replace("\"version\": 2", "\"version\": 7"),
     );
     let o = backprop(&["walkthrough", "--model", &future]);
     assert_eq!(o.status.code(), Some(1));
@@ -326,7 +327,8 @@ fn a_closed_standard_output_ends_the_program_quietly() {
     let rows: String = (0..20_000)
         .map(|k| format!("{},{}\n", k % 2, k % 3))
         .collect();
-    let data = write(&dir, "many.csv", format!("a,b\n{rows}"));
+    // the XOR data's columns, by the names the saved model knows them by
+    let data = write(&dir, "many.csv", format!("x0,x1\n{rows}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_backprop"))
         .args([
             "predict",

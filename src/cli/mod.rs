@@ -151,6 +151,35 @@ pub fn print_with(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result
     }
 }
 
+/// How a model did on data with targets, as `train` prints it for its held-out set and
+/// `predict` on standard error: the accuracy (classes), the mean error per association (with
+/// `error`, or for a regression), the confusion matrix (classes, with `error`).
+pub fn assessment_text(
+    name: &str,
+    assessment: &backprop::model_file::Assessment,
+    error: bool,
+) -> String {
+    let mut text = String::new();
+    if let Some(confusion) = &assessment.confusion {
+        text.push_str(&format!(
+            "{name}: accuracy {:.2}% ({} of {})\n",
+            100.0 * confusion.accuracy().unwrap_or(f64::NAN),
+            confusion.correct(),
+            confusion.total()
+        ));
+    }
+    if error || assessment.confusion.is_none() {
+        text.push_str(&format!(
+            "{name}: mean error {:.6e} per association\n",
+            assessment.mean_error
+        ));
+    }
+    if let (Some(confusion), true) = (&assessment.confusion, error) {
+        text.push_str(&format!("{name}: confusion matrix\n{confusion}"));
+    }
+    text
+}
+
 /// Parses a comma-separated list of numbers (`1,0.5,-2`).
 pub fn parse_numbers(text: &str) -> Result<Vec<f64>, String> {
     text.split(',')

@@ -105,27 +105,42 @@ pub struct DataArgs {
     /// Target columns, comma-separated (the other columns are inputs).
     #[arg(long, value_name = "COL1,COL2,..", conflicts_with = "label")]
     pub target: Option<String>,
-    /// A class-label column, turned into one-hot targets.
+    /// A class-label column (any text: words or integers), turned into one-hot targets.
     #[arg(long, value_name = "COL")]
     pub label: Option<String>,
-    /// Number of classes of --label (default: the largest label + 1).
+    /// Number of classes of --label, whose labels are then the integers 0 to N - 1 (default:
+    /// the distinct labels found, sorted as numbers if all are integers, else as text).
     #[arg(long, requires = "label")]
     pub classes: Option<usize>,
-    /// Scaling of the inputs: none, minmax, standard, divide:N.
+    /// Scaling of the inputs: none, minmax, standard, divide:N (`train` fits it on the training
+    /// split only and saves it with the model).
     #[arg(long, default_value = "none")]
     pub scale: String,
 }
 
 impl DataArgs {
-    /// Loads the data set (XOR without --data).
+    /// Loads the data set (XOR without --data), scaled as a whole by --scale.
     pub fn load(&self) -> CliResult<Dataset> {
+        let data = self.load_unscaled()?;
+        match super::parse_scaling(&self.scale)? {
+            backprop::data::Scaling::None => Ok(data),
+            scaling => {
+                let scaler = backprop::data::Scaler::fit(scaling, &data)
+                    .usage(|| "invalid --scale".into())?;
+                Ok(data.scaled(&scaler)?)
+            }
+        }
+    }
+
+    /// Loads the data set (XOR without --data) as it is in the file, --scale not applied.
+    pub fn load_unscaled(&self) -> CliResult<Dataset> {
         let Some(path) = &self.data else {
             if self.target.is_some() || self.label.is_some() {
                 return Err(Failure::usage("--target and --label need --data"));
             }
             return Ok(Dataset::xor());
         };
-        let scaling = super::parse_scaling(&self.scale)?;
+        super::parse_scaling(&self.scale)?;
         let options = match (&self.target, &self.label) {
             (Some(columns), None) => {
                 CsvOptions::columns(&columns.split(',').map(str::trim).collect::<Vec<_>>())
@@ -136,8 +151,7 @@ impl DataArgs {
                     "--data needs --target COLUMNS or --label COLUMN",
                 ));
             }
-        }
-        .with_scaling(scaling);
+        };
         Dataset::from_csv_path(path, &options).context(|| format!("cannot load {}", path.display()))
     }
 }

@@ -1,12 +1,15 @@
 //! `backprop train`: train a layered network, print its error and predictions, optionally save
 //! it and plot its error curve.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use backprop::data::Dataset;
-use backprop::nn::Mlp;
-use backprop::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_with};
+use backprop::data::{CsvOptions, Dataset, Scaler};
+use backprop::model_file::{Model, Outputs, Schema};
+use backprop::nn::{Loss, Reduction};
+use backprop::train::{
+    BatchMode, Optimiser, RunOptions, TrainConfig, train_with, train_with_held_out,
+};
 
 use super::net::{DataArgs, NetArgs};
 use super::progress::Progress;
@@ -45,6 +48,10 @@ pub struct TrainArgs {
     /// Hold out this fraction of the data (shuffled with --seed) and report on it.
     #[arg(long, default_value_t = 0.0)]
     pub test_fraction: f64,
+    /// Held-out data from this CSV file (the training data's columns, found by name) instead
+    /// of a fraction of --data: reported on after training, and plotted with --plot.
+    #[arg(long, value_name = "FILE.csv", requires = "data")]
+    pub test_data: Option<PathBuf>,
     /// Save the trained network to this JSON file.
     #[arg(long, value_name = "FILE.json")]
     pub save: Option<PathBuf>,
@@ -97,49 +104,82 @@ impl TrainArgs {
 /// Runs `backprop train`.
 pub fn run(args: &TrainArgs) -> CliResult {
     let config = args.config()?;
-    let data = args.data.load()?;
+    let scaling = super::parse_scaling(&args.data.scale)?;
+    let data = args.data.load_unscaled()?;
     if !(0.0..1.0).contains(&args.test_fraction) {
         return Err(Failure::usage(format!(
             "invalid --test-fraction {}: must be in [0, 1)",
             args.test_fraction
         )));
     }
-    let (train_set, test_set) = if args.test_fraction > 0.0 {
-        let (test, train) = data
-            .split(args.test_fraction, args.net.seed)
-            .usage(|| "invalid --test-fraction".into())?;
-        for (set, role) in [(&train, "train"), (&test, "test")] {
-            if set.is_empty() {
-                return Err(Failure::usage(format!(
-                    "invalid --test-fraction {}: it leaves no association to {role} on (of {})",
-                    args.test_fraction,
-                    data.len()
-                )));
-            }
+    let (train_raw, test_raw) = match &args.test_data {
+        Some(_) if args.test_fraction > 0.0 => {
+            return Err(Failure::usage(
+                "--test-data and --test-fraction both choose the held-out data: give one",
+            ));
         }
-        (train, Some(test))
-    } else {
-        (data, None)
+        Some(path) => (data.clone(), Some(load_like(&data, path)?)),
+        None if args.test_fraction > 0.0 => {
+            let (test, train) = data
+                .split(args.test_fraction, args.net.seed)
+                .usage(|| "invalid --test-fraction".into())?;
+            for (set, role) in [(&train, "train"), (&test, "test")] {
+                if set.is_empty() {
+                    return Err(Failure::usage(format!(
+                        "invalid --test-fraction {}: it leaves no association to {role} on (of {})",
+                        args.test_fraction,
+                        data.len()
+                    )));
+                }
+            }
+            (train, Some(test))
+        }
+        None => (data, None),
     };
+    // fitted on the training split only: the held-out data is scaled as new data would be
+    let scaler = Scaler::fit(scaling, &train_raw).context(|| {
+        format!(
+            "cannot fit --scale {} to the training data",
+            args.data.scale
+        )
+    })?;
+    let train_set = train_raw.scaled(&scaler)?;
+    let test_set = test_raw.as_ref().map(|t| t.scaled(&scaler)).transpose()?;
     config
         .validate(train_set.len())
         .usage(|| "invalid training options".into())?;
-    let mut net = args
-        .net
-        .spec(train_set.n_inputs(), train_set.n_targets())?
-        .build()?;
+    let spec = args.net.spec(train_set.n_inputs(), train_set.n_targets())?;
+    let outputs = if train_set.classes().is_some() && spec.loss == Loss::SoftmaxCrossEntropy {
+        Outputs::Softmax
+    } else {
+        Outputs::Raw
+    };
+    let schema = Schema::for_data(&train_raw, scaler, outputs)
+        .context(|| "the data's columns cannot describe a model".into())?;
+    let mut net = spec.build()?;
     let progress = Progress::new(config.max_epochs);
     let start = Instant::now();
     let options = RunOptions::default().with_threads(args.threads);
     options.validate().usage(|| "invalid --threads".into())?;
-    let result = train_with(
-        &mut net,
-        train_set.inputs(),
-        train_set.targets(),
-        &config,
-        &options,
-        |epoch, error| progress.epoch(epoch, error),
-    );
+    let on_epoch = |epoch, error| progress.epoch(epoch, error);
+    let result = match &test_set {
+        Some(test) => train_with_held_out(
+            &mut net,
+            (train_set.inputs(), train_set.targets()),
+            (test.inputs(), test.targets()),
+            &config,
+            &options,
+            on_epoch,
+        ),
+        None => train_with(
+            &mut net,
+            train_set.inputs(),
+            train_set.targets(),
+            &config,
+            &options,
+            on_epoch,
+        ),
+    };
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
     let history = result.map_err(|e| {
@@ -169,28 +209,58 @@ pub fn run(args: &TrainArgs) -> CliResult {
             "the epoch limit".into()
         }
     );
-    report(&net, &train_set, "training set")?;
-    if let Some(test) = &test_set {
-        report(&net, test, "held-out set")?;
+    let model = Model::new(net, schema)?;
+    report(&model, &train_set, &train_raw, "training set", false)?;
+    if let (Some(test), Some(raw)) = (&test_set, &test_raw) {
+        report(&model, test, raw, "held-out set", true)?;
     }
     // the model first: a picture that cannot be written must not cost the trained weights
     if let Some(path) = &args.save {
-        backprop::model_file::save(&net, path)
+        model
+            .save(path)
             .context(|| format!("cannot save the model to {}", path.display()))?;
         outln!("saved the model to {}", path.display());
     }
     if let Some(path) = &args.plot {
-        write_file(
-            path,
-            &backprop::render::loss_curve_svg(&history.errors, "error per epoch"),
-        )?;
+        let svg = if history.held_out_errors.is_empty() {
+            backprop::render::loss_curve_svg(&history.errors, "error per epoch")
+        } else {
+            // both as means per association, whatever the training reduction
+            let per = match config.reduction {
+                Reduction::Sum => train_set.len() as f64,
+                Reduction::Mean => 1.0,
+            };
+            let training: Vec<f64> = history.errors.iter().map(|e| e / per).collect();
+            backprop::render::loss_curves_svg(
+                &[
+                    ("training (during the epoch)", &training),
+                    ("held-out (after the epoch)", &history.held_out_errors),
+                ],
+                "mean error per association",
+            )
+        };
+        write_file(path, &svg)?;
         outln!("wrote the error curve to {}", path.display());
     }
     Ok(())
 }
 
-/// Prints a prediction table (small data sets) and the accuracy (class labels).
-fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
+/// Reads --test-data with the columns of the training data: the same inputs (by name), the
+/// same targets, or the same label column and classes.
+fn load_like(train: &Dataset, path: &Path) -> CliResult<Dataset> {
+    let options = match (train.label_column(), train.class_labels()) {
+        (Some(column), Some(labels)) => CsvOptions::classes(column, labels),
+        _ => CsvOptions::columns(train.target_names()),
+    }
+    .with_inputs(train.input_names());
+    Dataset::from_csv_path(path, &options)
+        .context(|| format!("cannot load the held-out data {}", path.display()))
+}
+
+/// Prints a prediction table (small data sets, scaled inputs), the accuracy (classes) and, for
+/// held-out data, the mean error and the confusion matrix. `raw` is `data` as read (unscaled).
+fn report(model: &Model, data: &Dataset, raw: &Dataset, name: &str, held_out: bool) -> CliResult {
+    let net = model.net();
     if data.len() <= 16 {
         outln!("\n{name}: input -> output (target)");
         for t in 0..data.len() {
@@ -205,30 +275,10 @@ fn report(net: &Mlp, data: &Dataset, name: &str) -> CliResult {
             outln!("  [{}] -> [{}] ({})", fmt(x, 2), fmt(&out, 4), fmt(y, 2));
         }
     }
-    if data.classes().is_some() {
-        let mut correct = 0;
-        for t in 0..data.len() {
-            let (x, y) = data.association(t)?;
-            if argmax(&net.predict(x)?) == argmax(y) {
-                correct += 1;
-            }
-        }
-        outln!(
-            "{name}: accuracy {:.2}% ({correct} of {})",
-            100.0 * correct as f64 / data.len() as f64,
-            data.len()
-        );
+    if data.classes().is_none() && !held_out {
+        return Ok(());
     }
+    let assessment = model.assess(raw)?;
+    out!("{}", super::assessment_text(name, &assessment, held_out));
     Ok(())
-}
-
-/// The index of the largest value (the first one on ties).
-pub fn argmax(values: &[f64]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(best, max), (k, &v)| {
-            if v > max { (k, v) } else { (best, max) }
-        })
-        .0
 }

@@ -35,8 +35,34 @@ const LOG_RATIO: f64 = 100.0;
 /// assert!(backprop::render::loss_curve_svg(&[], "XOR").contains("no data"));
 /// ```
 pub fn loss_curve_svg(errors: &[f64], title: &str) -> String {
+    curves_svg(&[("", errors)], title)
+}
+
+/// The colours of the curves, in order (then repeated).
+const COLOURS: [&str; 4] = ["#2563eb", "#dc2626", "#16a34a", "#9333ea"];
+
+/// Several error curves on the same axes, as [`loss_curve_svg`] draws one: `curves` are
+/// `(name, errors per epoch)`, drawn in blue, red, green, purple, with a legend naming them
+/// (the training error and the held-out error of one run, for instance). The axes cover every
+/// curve's finite errors; the note gives each curve's last one.
+///
+/// # Examples
+/// ```
+/// let svg = backprop::render::loss_curves_svg(
+///     &[("training", &[1.0, 0.5][..]), ("held-out", &[1.2, 0.7][..])],
+///     "mean error per association",
+/// );
+/// assert!(svg.contains("held-out"));
+/// ```
+pub fn loss_curves_svg(curves: &[(&str, &[f64])], title: &str) -> String {
+    curves_svg(curves, title)
+}
+
+fn curves_svg(curves: &[(&str, &[f64])], title: &str) -> String {
     let mut svg = Svg::new(WIDTH, HEIGHT);
     svg.text(WIDTH / 2.0, 28.0, Anchor::Middle, "title", title);
+    let all: Vec<f64> = curves.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+    let errors = &all[..];
     let finite: Vec<f64> = errors.iter().copied().filter(|v| v.is_finite()).collect();
     if finite.is_empty() {
         svg.rect(
@@ -54,7 +80,7 @@ pub fn loss_curve_svg(errors: &[f64], title: &str) -> String {
         return svg.finish();
     }
     let scale = Scale::for_errors(&finite);
-    let epochs = errors.len();
+    let epochs = curves.iter().map(|(_, e)| e.len()).max().unwrap_or(0);
     let x_of = |epoch: usize| -> f64 {
         if epochs == 1 {
             (LEFT + RIGHT) / 2.0
@@ -97,26 +123,41 @@ pub fn loss_curve_svg(errors: &[f64], title: &str) -> String {
     };
     svg.vertical_text(22.0, (TOP + BOTTOM) / 2.0, "note", y_label);
 
-    // the curve: one polyline per run of finite errors
-    let mut run: Vec<(f64, f64)> = Vec::new();
-    let mut runs = Vec::new();
-    for (k, &error) in errors.iter().enumerate() {
-        if error.is_finite() {
-            run.push((x_of(k + 1), y_of(scale.position(error))));
-        } else if !run.is_empty() {
-            runs.push(std::mem::take(&mut run));
+    // each curve: one polyline per run of finite errors
+    for (c, (name, errors)) in curves.iter().enumerate() {
+        let colour = COLOURS[c % COLOURS.len()];
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let mut runs = Vec::new();
+        for (k, &error) in errors.iter().enumerate() {
+            if error.is_finite() {
+                run.push((x_of(k + 1), y_of(scale.position(error))));
+            } else if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
         }
-    }
-    if !run.is_empty() {
-        runs.push(run);
-    }
-    for run in &runs {
-        svg.polyline(
-            run,
-            "class=\"curve\" stroke=\"#2563eb\" stroke-width=\"2\" stroke-linejoin=\"round\"",
-        );
-        if let [only] = run.as_slice() {
-            svg.circle(*only, 3.0, "fill=\"#2563eb\"");
+        if !run.is_empty() {
+            runs.push(run);
+        }
+        for run in &runs {
+            svg.polyline(
+                run,
+                &format!(
+                    "class=\"curve\" stroke=\"{colour}\" stroke-width=\"2\" stroke-linejoin=\"round\""
+                ),
+            );
+            if let [only] = run.as_slice() {
+                svg.circle(*only, 3.0, &format!("fill=\"{colour}\""));
+            }
+        }
+        if curves.len() > 1 {
+            // the legend, top left inside the plot
+            let y = TOP + 16.0 + 16.0 * c as f64;
+            svg.line(
+                (LEFT + 10.0, y - 4.0),
+                (LEFT + 30.0, y - 4.0),
+                &format!("stroke=\"{colour}\" stroke-width=\"2\""),
+            );
+            svg.text(LEFT + 36.0, y, Anchor::Start, "small", name);
         }
     }
 
@@ -129,7 +170,15 @@ pub fn loss_curve_svg(errors: &[f64], title: &str) -> String {
     if matches!(scale, Scale::Log { .. }) && finite.contains(&0.0) {
         notes.push("errors of 0 drawn on the bottom axis".into());
     }
-    notes.push(format!("last: {}", number(finite[finite.len() - 1], 6)));
+    for (name, errors) in curves {
+        if let Some(&last) = errors.iter().rev().find(|v| v.is_finite()) {
+            notes.push(if name.is_empty() {
+                format!("last: {}", number(last, 6))
+            } else {
+                format!("{name}, last: {}", number(last, 6))
+            });
+        }
+    }
     svg.text(RIGHT, TOP - 8.0, Anchor::End, "small", &notes.join("; "));
     svg.finish()
 }

@@ -11,7 +11,8 @@
 //!   tool.
 //! - [`walkthrough_svgs`]: the tutorial's "visualising backpropagation" pictures of a layered
 //!   network: forward values, deltas and gradients, updated weights.
-//! - [`loss_curve_svg`]: the error per epoch of a training run.
+//! - [`loss_curve_svg`], [`loss_curves_svg`]: the error per epoch of a training run (and of
+//!   its held-out data).
 //!
 //! Numbers are printed with a fixed number of decimals (scientific notation for very small or
 //! very large magnitudes), so that the same input always gives the same bytes.
@@ -24,7 +25,7 @@ mod network;
 mod svg;
 mod walkthrough;
 
-pub use curve::loss_curve_svg;
+pub use curve::{loss_curve_svg, loss_curves_svg};
 pub use dot::{graph_dot, write_graph_dot};
 pub use graph_svg::{GRAPH_SVG_MAX_BOXES, GRAPH_SVG_OPTIMISED_MAX_BOXES, graph_svg};
 pub use walkthrough::walkthrough_svgs;

@@ -19,6 +19,27 @@ pub(super) fn fit(
     options: &RunOptions,
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
+    fit_observed(
+        batch,
+        params,
+        data,
+        t_count,
+        config,
+        options,
+        |e, error, _| on_epoch(e, error),
+    )
+}
+
+/// [`fit`], `on_epoch` also given the parameters each epoch ended with.
+pub(super) fn fit_observed(
+    batch: &mut Batch,
+    params: &mut [f64],
+    data: &[(&[f64], usize)],
+    t_count: usize,
+    config: &TrainConfig,
+    options: &RunOptions,
+    mut on_epoch: impl FnMut(usize, f64, &[f64]),
+) -> Result<History> {
     let batch_size = config.batch.size(t_count);
     let mut grad = vec![0.0; params.len()];
     let mut state = OptimiserState::new(grad.len());
@@ -78,17 +99,19 @@ pub(super) fn fit(
             });
         }
         errors.push(epoch_error);
-        on_epoch(epoch, epoch_error);
+        on_epoch(epoch, epoch_error, params);
         if epoch_error < config.error_threshold {
             return Ok(History {
                 errors,
                 reached_threshold: true,
+                held_out_errors: Vec::new(),
             });
         }
     }
     Ok(History {
         errors,
         reached_threshold: false,
+        held_out_errors: Vec::new(),
     })
 }
 

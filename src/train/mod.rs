@@ -53,6 +53,9 @@ pub struct History {
     /// Whether training stopped because an epoch's error fell below
     /// [`TrainConfig::error_threshold`].
     pub reached_threshold: bool,
+    /// With [`train_with_held_out`]: the mean error per association of the held-out data at
+    /// the weights each epoch ended with, `(1/T) sum_t E_t`; empty otherwise.
+    pub held_out_errors: Vec<f64>,
 }
 
 impl History {
@@ -155,6 +158,69 @@ pub fn train_with(
     );
     net.sync();
     history
+}
+
+/// [`train_with`], measuring after every epoch the mean error per association of the held-out
+/// associations (`held_out_inputs`, `held_out_targets`) at the weights the epoch ended with,
+/// into [`History::held_out_errors`]. The held-out data never changes the training: the
+/// weights are those [`train_with`] gives.
+///
+/// # Errors
+/// As [`train_with`]; the same checks of the held-out data.
+///
+/// # Complexity
+/// One more forward and backward pass over the held-out data per epoch.
+pub fn train_with_held_out(
+    net: &mut Mlp,
+    (inputs, targets): (&[f64], &[f64]),
+    (held_out_inputs, held_out_targets): (&[f64], &[f64]),
+    config: &TrainConfig,
+    options: &RunOptions,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<History> {
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    let held_out_count = net.association_count(held_out_inputs, held_out_targets)?;
+    check_finite(held_out_inputs, n_in, "held-out input")?;
+    check_finite(held_out_targets, n_out, "held-out target")?;
+    let mut held_out = net.batch(config.lanes.clamp(1, held_out_count))?;
+    let held_out_data = [(held_out_inputs, n_in), (held_out_targets, n_out)];
+    let weight = crate::nn::Reduction::Mean.weight(held_out_count);
+    let mut grad = vec![0.0; net.params().len()];
+    let mut held_out_errors = Vec::new();
+    let mut failure = None;
+    let t_count = net.association_count(inputs, targets)?;
+    config.validate(t_count)?;
+    options.validate()?;
+    check_finite(inputs, n_in, "input")?;
+    check_finite(targets, n_out, "target")?;
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    let mut batch = net.batch_with_threads(lanes, options.threads)?;
+    let data = [(inputs, n_in), (targets, n_out)];
+    let history = fit::fit_observed(
+        &mut batch,
+        net.params_in_training(),
+        &data,
+        t_count,
+        config,
+        options,
+        |epoch, error, params| {
+            on_epoch(epoch, error);
+            if failure.is_none() {
+                grad.fill(0.0);
+                match held_out.run(params, &held_out_data, held_out_count, weight, &mut grad) {
+                    Ok(e) => held_out_errors.push(e * weight),
+                    Err(e) => failure = Some(e),
+                }
+            }
+        },
+    );
+    net.sync();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut history = history?;
+    history.held_out_errors = held_out_errors;
+    Ok(history)
 }
 
 /// Trains any graph: gradient steps on `params` (one value per parameter of `tape`, in slot
