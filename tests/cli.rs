@@ -347,3 +347,111 @@ fn a_closed_standard_output_ends_the_program_quietly() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+#[test]
+fn iris_trained_with_word_labels_predicts_in_another_process_as_train_reported() {
+    let dir = scratch("iris");
+    let iris = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/data/iris.csv"
+    ))
+    .unwrap();
+    let mut lines = iris.lines();
+    let header = lines.next().unwrap();
+    // every fifth flower held out (the file is sorted by species: 10 of each)
+    let (mut train, mut test) = (vec![header], vec![header]);
+    for (k, line) in lines.enumerate() {
+        if k % 5 == 4 {
+            test.push(line)
+        } else {
+            train.push(line)
+        }
+    }
+    let train = write(&dir, "train.csv", train.join("\n") + "\n");
+    let test = write(&dir, "test.csv", test.join("\n") + "\n");
+    let model = dir.join("iris.json").display().to_string();
+    let o = backprop(&[
+        "train",
+        "--data",
+        &train,
+        "--test-data",
+        &test,
+        "--label",
+        "species",
+        "--scale",
+        "standard",
+        "--hidden",
+        "8",
+        "--loss",
+        "cross_entropy",
+        "--optimiser",
+        "adam",
+        "--learning-rate",
+        "0.01",
+        "--reduction",
+        "mean",
+        "--epochs",
+        "300",
+        "--seed",
+        "1",
+        "--save",
+        &model,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trained = stdout(&o);
+    let held_out = trained
+        .lines()
+        .find(|l| l.starts_with("held-out set: accuracy"))
+        .unwrap_or_else(|| panic!("{trained}"));
+    let accuracy = held_out.trim_start_matches("held-out set: ");
+    // no scaling option: the model's own
+    let o = backprop(&["predict", "--model", &model, "--data", &test]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let predicted = stdout(&o);
+    assert!(
+        stderr(&o).starts_with(&format!("{test}: {accuracy}\n")),
+        "{}\nvs {held_out}",
+        stderr(&o)
+    );
+    // at least 27 of 30: the 90%
+    let correct: usize = accuracy
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(correct >= 27, "{accuracy}");
+    assert!(
+        predicted.starts_with("species,setosa,versicolor,virginica\n"),
+        "{predicted}"
+    );
+    // each row's probabilities sum to 1 (to rounding: three terms, a few ulps)
+    for row in predicted.lines().skip(1) {
+        let p: f64 = row
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-12, "{row}");
+    }
+    // the first 5 rows alone give the same text, to the bit
+    let head: Vec<String> = std::fs::read_to_string(&test)
+        .unwrap()
+        .lines()
+        .take(6)
+        .map(str::to_owned)
+        .collect();
+    let five = write(&dir, "five.csv", head.join("\n") + "\n");
+    let o = backprop(&["predict", "--model", &model, "--data", &five]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected: Vec<&str> = predicted.lines().take(6).collect();
+    assert_eq!(stdout(&o).lines().collect::<Vec<_>>(), expected);
+    // --scale on a version 2 model is a usage error
+    let o = backprop(&[
+        "predict", "--model", &model, "--data", &test, "--scale", "standard",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -825,10 +825,10 @@ fn bad_files_of_every_kind() {
             "no column named \"class\": the columns are a, b, y",
         ),
         (
-            "a label that is not a class",
-            "a,class\n1,0.5\n",
+            "a label column of one class only (labels are any text)",
+            "a,class\n1,0.5\n2,0.5\n",
             "--label",
-            "line 2, column 2 (class): \"0.5\" is not a class label (a non-negative integer)",
+            "label column \"class\" has 1 class (0.5): at least 2 are needed to classify",
         ),
         (
             "a duplicate column name",
@@ -965,4 +965,106 @@ fn diverging_training_names_the_epoch_and_loses_nothing() {
             "{nowhere}: No such file or directory (os error 2)"
         )],
     );
+}
+
+/// A version 2 model of two inputs `a`, `b` and classes `no`, `yes`, trained and saved by the
+/// command line itself.
+fn classifier(dir: &Path) -> String {
+    let data = write(
+        dir,
+        "train.csv",
+        "a,b,answer\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n",
+    );
+    let model = dir.join("classifier.json").display().to_string();
+    let o = backprop(&[
+        "train", "--data", &data, "--label", "answer", "--scale", "minmax", "--epochs", "3",
+        "--save", &model,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    model
+}
+
+#[test]
+fn version_2_models_refuse_data_and_files_that_do_not_fit_and_write_nothing() {
+    let dir = scratch("v2");
+    let model = classifier(&dir);
+    let out = dir.join("out.csv").display().to_string();
+    let missing = write(&dir, "missing.csv", "b,answer\n1,no\n");
+    refused(
+        "a csv missing an input column",
+        &[
+            "predict", "--model", &model, "--data", &missing, "--output", &out,
+        ],
+        1,
+        &format!("cannot load {missing}"),
+        &["no column named \"a\": the columns are b, answer"],
+    );
+    let stranger = write(&dir, "stranger.csv", "a,b,answer\n1,0,yes\n1,1,maybe\n");
+    refused(
+        "a class the model does not know",
+        &[
+            "predict", "--model", &model, "--data", &stranger, "--output", &out,
+        ],
+        1,
+        &format!("cannot load {stranger}"),
+        &["line 3, column 3 (answer): class \"maybe\" is not one of the model's classes (no, yes)"],
+    );
+    let fine = write(&dir, "fine.csv", "b,a\n1,0\n");
+    refused(
+        "--scale on a version 2 model",
+        &[
+            "predict", "--model", &model, "--data", &fine, "--scale", "minmax",
+        ],
+        2,
+        &format!(
+            "--scale minmax is for version 1 models: {model} is version 2 and scales its inputs as when it was trained (minmax)"
+        ),
+        &[],
+    );
+    let text = std::fs::read_to_string(&model).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let edits: [(&str, fn(&mut serde_json::Value), &str); 4] = [
+        (
+            "a scaler of the wrong number of columns",
+            |v| v["scaling"]["center"] = serde_json::json!([0.0]),
+            "invalid model file: scaling: 1 numbers in \"center\", but there are 2 inputs (a, b): one per input column",
+        ),
+        (
+            "a zero scale",
+            |v| v["scaling"]["scale"][1] = serde_json::json!(0.0),
+            "invalid model file: scaling: scale[1] (input \"b\") is 0: it must be finite and non-zero",
+        ),
+        (
+            "an empty class list",
+            |v| v["targets"]["classes"] = serde_json::json!([]),
+            "invalid model file: targets: 0 classes (): at least 2 are needed",
+        ),
+        (
+            "a duplicate class",
+            |v| v["targets"]["classes"] = serde_json::json!(["no", "no"]),
+            "invalid model file: targets: classes 0 and 1 are both \"no\"",
+        ),
+    ];
+    for (case, edit, cause) in edits {
+        let mut bad = value.clone();
+        edit(&mut bad);
+        let path = write(&dir, "bad.json", bad.to_string());
+        refused(
+            case,
+            &[
+                "predict", "--model", &path, "--data", &fine, "--output", &out,
+            ],
+            1,
+            &format!("cannot load the model {path}"),
+            &[cause],
+        );
+    }
+    assert!(!Path::new(&out).exists(), "nothing is written");
+    // and the same file, unedited, predicts
+    let o = backprop(&[
+        "predict", "--model", &model, "--data", &fine, "--output", &out,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.starts_with("answer,no,yes\n"), "{written}");
 }
