@@ -1023,7 +1023,8 @@ fn version_2_models_refuse_data_and_files_that_do_not_fit_and_write_nothing() {
     );
     let text = std::fs::read_to_string(&model).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value), &str); 4] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit, &str); 4] = [
         (
             "a scaler of the wrong number of columns",
             |v| v["scaling"]["center"] = serde_json::json!([0.0]),

@@ -403,10 +403,12 @@ fn roles(names: &[String], options: &CsvOptions) -> Result<Vec<Role>> {
     }
     match &options.inputs {
         None => {
-            let mut k = 0;
-            for role in roles.iter_mut().filter(|r| **r == Role::Ignored) {
+            for (k, role) in roles
+                .iter_mut()
+                .filter(|r| **r == Role::Ignored)
+                .enumerate()
+            {
                 *role = Role::Input(k);
-                k += 1;
             }
         }
         Some(inputs) => {
