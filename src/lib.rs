@@ -46,6 +46,8 @@
 //! - [`tutorial`]: the tutorial's worked example (with its printed figures) and XOR data.
 //! - [`data`], [`model_file`], [`graph_file`]: data sets and the CSV reader, trained networks
 //!   and any graph as versioned JSON.
+//! - [`serve`]: the playground, a local web page that steps through backpropagation and
+//!   trains (feature `serve`); it computes nothing the library does not.
 //! - [`files`]: all of the library's file I/O: size-limited reads, atomic writes.
 //! - [`error`]: the one public error type.
 //! - `internal` (hidden): hooks for this repository's own tests and benchmarks.
@@ -64,6 +66,8 @@ pub mod model_file;
 pub mod nn;
 pub mod op;
 pub mod render;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "strategies")]
 pub mod strategies;
 pub mod symbolic;

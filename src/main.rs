@@ -16,6 +16,8 @@ fn main() {
         Some(Command::Grad(a)) => cli::grad::run(a),
         Some(Command::Graph(a)) => cli::graph::run(a),
         Some(Command::Predict(a)) => cli::predict::run(a),
+        #[cfg(feature = "serve")]
+        Some(Command::Serve(a)) => cli::serve::run(a),
     };
     if let Err(failure) = result {
         eprintln!("error: {}", failure.message);

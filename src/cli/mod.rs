@@ -18,6 +18,8 @@ pub mod graph;
 pub mod net;
 pub mod predict;
 pub mod progress;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod train;
 pub mod walkthrough;
 
@@ -51,6 +53,9 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Run a saved model on a CSV file.
     Predict(predict::PredictArgs),
+    #[cfg(feature = "serve")]
+    /// Start the playground: a local web page that steps through backpropagation and trains.
+    Serve(serve::ServeArgs),
 }
 
 /// Why the command line stopped: a failure the user must fix (exit 1) or a wrong usage (exit 2),

@@ -1,0 +1,532 @@
+//! The JSON API: request bodies (unknown fields refused), their checks, and what each endpoint
+//! does to a session. Every number is computed here, by the library; the page only shows them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::session::Session;
+use super::walk::{Walk, walk};
+use super::{Limits, presets};
+use crate::data::{CsvOptions, Dataset};
+use crate::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
+use crate::train::{BatchMode, Optimiser, TrainConfig, train};
+
+/// The most points of a 2-D data set sent for the decision surface's scatter.
+const MAX_POINTS: usize = 2_000;
+/// The most error values kept for the curve (later epochs are trained but not recorded).
+const MAX_CURVE: usize = 200_000;
+
+/// `POST /api/build`: a network and its data.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BuildRequest {
+    network: NetworkRequest,
+    data: DataRequest,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum NetworkRequest {
+    /// A network from layer widths.
+    Layers(LayersRequest),
+    /// A saved model file's JSON text.
+    Model(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayersRequest {
+    sizes: Vec<usize>,
+    activations: Vec<String>,
+    /// The bias node's value, `null` for none.
+    bias: Option<f64>,
+    init: InitRequest,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum InitRequest {
+    /// Every weight this value.
+    Constant(f64),
+    /// Uniform in `[low, high)` from `seed`.
+    Random { seed: u64, low: f64, high: f64 },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum DataRequest {
+    Preset(Preset),
+    Csv { text: String, targets: Vec<String> },
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Preset {
+    Worked,
+    Xor,
+    Moons,
+}
+
+/// `POST /api/walk` and `POST /api/step`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepRequest {
+    association: usize,
+    learning_rate: f64,
+    /// The step to return (`/api/step` only).
+    #[serde(default)]
+    index: Option<usize>,
+}
+
+/// `POST /api/train`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrainRequest {
+    epochs: usize,
+    learning_rate: f64,
+    optimiser: OptimiserRequest,
+    batch: BatchRequest,
+    #[serde(default)]
+    reduction: ReductionRequest,
+    /// The decision surface's grid size (2-D inputs only), if wanted.
+    #[serde(default)]
+    surface: Option<usize>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum OptimiserRequest {
+    Gd,
+    Momentum,
+    Adam,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum BatchRequest {
+    Full,
+    Stochastic,
+    Mini(usize),
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "snake_case")]
+enum ReductionRequest {
+    #[default]
+    Sum,
+    Mean,
+}
+
+/// An empty body (`{}`), for endpoints that take no options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Empty {}
+
+/// Parses a JSON body, naming what is wrong.
+///
+/// # Errors
+/// [`ApiError::Json`] with serde's message (the unknown field, the missing one, the wrong type,
+/// the line and column).
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::Json(e.to_string()))
+}
+
+fn finite(what: &str, value: f64) -> Result<f64, ApiError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            what,
+            format!("{value} is not a finite number"),
+        ))
+    }
+}
+
+fn positive(what: &str, value: f64) -> Result<f64, ApiError> {
+    if finite(what, value)? > 0.0 {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            what,
+            format!("must be a positive number, got {value}"),
+        ))
+    }
+}
+
+/// The session a new page starts with: the `--model` network if any (with the worked example's
+/// association if it fits, else one association of zeros), else the worked example.
+pub(crate) fn initial_session(model: Option<&str>) -> Result<Session, ApiError> {
+    let net = match model {
+        Some(text) => crate::model_file::from_json_str(text)?,
+        None => crate::tutorial::worked_example()?,
+    };
+    let sizes = net.sizes();
+    let (n_in, n_out) = (sizes[0], sizes[net.layers()]);
+    let data = if (n_in, n_out) == (2, 1) {
+        presets::worked()
+    } else {
+        Dataset::new(vec![0.0; n_in], vec![0.0; n_out], n_in, n_out)?
+    };
+    Ok(new_session(net, data))
+}
+
+fn new_session(mut net: Mlp, data: Dataset) -> Session {
+    // a walk names the first non-finite node instead of showing NaN
+    net.set_anomaly_mode(true);
+    Session {
+        initial: net.params().to_vec(),
+        net,
+        data,
+        epochs: 0,
+        errors: Vec::new(),
+        version: 0,
+        walk: None,
+    }
+}
+
+fn count_weights(sizes: &[usize], bias: bool) -> u64 {
+    sizes
+        .windows(2)
+        .map(|w| (w[0] as u64 + u64::from(bias)).saturating_mul(w[1] as u64))
+        .fold(0u64, u64::saturating_add)
+}
+
+fn build_network(request: NetworkRequest, limits: &Limits) -> Result<Mlp, ApiError> {
+    let net = match request {
+        NetworkRequest::Model(text) => crate::model_file::from_json_str(&text)?,
+        NetworkRequest::Layers(layers) => {
+            if layers.sizes.len() < 2 || layers.sizes.len() > limits.max_layers + 1 {
+                return Err(ApiError::invalid(
+                    "sizes",
+                    format!(
+                        "a network has 2 to {} layers (input and output included), got {}",
+                        limits.max_layers + 1,
+                        layers.sizes.len()
+                    ),
+                ));
+            }
+            if let Some(l) = layers.sizes.iter().position(|&w| w == 0) {
+                return Err(ApiError::invalid(
+                    "sizes",
+                    format!("layer {l} has width 0: every layer needs at least 1 node"),
+                ));
+            }
+            if layers.activations.len() != layers.sizes.len() - 1 {
+                return Err(ApiError::invalid(
+                    "activations",
+                    format!(
+                        "one per layer after the input: expected {}, got {}",
+                        layers.sizes.len() - 1,
+                        layers.activations.len()
+                    ),
+                ));
+            }
+            let weights = count_weights(&layers.sizes, layers.bias.is_some());
+            if weights > limits.max_weights {
+                return Err(ApiError::NetworkTooLarge {
+                    weights,
+                    limit: limits.max_weights,
+                });
+            }
+            let activations = layers
+                .activations
+                .iter()
+                .map(|a| Activation::parse(a))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let bias = match layers.bias {
+                None => Bias::None,
+                Some(v) => Bias::Node(finite("bias", v)?),
+            };
+            let (init, seed) = match layers.init {
+                InitRequest::Constant(v) => (Init::Constant(finite("initial weight", v)?), 0),
+                InitRequest::Random { seed, low, high } => (Init::Uniform { low, high }, seed),
+            };
+            MlpSpec::new(
+                &layers.sizes,
+                activations[0],
+                *activations.last().expect("internal error: checked above"),
+            )
+            .with_activations(&activations)
+            .with_bias(bias)
+            .with_init(init)
+            .with_seed(seed)
+            .build()?
+        }
+    };
+    let weights = net.params().len() as u64;
+    if weights > limits.max_weights {
+        return Err(ApiError::NetworkTooLarge {
+            weights,
+            limit: limits.max_weights,
+        });
+    }
+    Ok(net)
+}
+
+fn build_data(request: DataRequest, limits: &Limits) -> Result<Dataset, ApiError> {
+    Ok(match request {
+        DataRequest::Preset(Preset::Worked) => presets::worked(),
+        DataRequest::Preset(Preset::Xor) => Dataset::xor(),
+        DataRequest::Preset(Preset::Moons) => presets::two_moons(100, 0.1, 0),
+        DataRequest::Csv { text, targets } => {
+            if targets.is_empty() {
+                return Err(ApiError::invalid(
+                    "csv targets",
+                    "name at least one target column",
+                ));
+            }
+            let options = CsvOptions::columns(&targets)
+                .with_max_bytes(limits.max_body_bytes)
+                .with_max_rows(limits.max_associations);
+            Dataset::from_csv_str(&text, &options)?
+        }
+    })
+}
+
+/// What the page needs to draw after a build or a reset.
+fn summary(session: &Session) -> Value {
+    let net = &session.net;
+    let data = &session.data;
+    let points: Vec<[f64; 3]> = if data.n_inputs() == 2 && data.len() <= MAX_POINTS {
+        (0..data.len())
+            .filter_map(|t| data.association(t).ok())
+            .map(|(x, y)| [x[0], x[1], y[0]])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    json!({
+        "sizes": net.sizes(),
+        "activations": net.spec().activations.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "bias": match net.spec().bias { Bias::None => None, Bias::Node(v) => Some(v) },
+        "loss": net.spec().loss.name(),
+        "weights": net.params().len(),
+        "graph_nodes": net.graph().len(),
+        "associations": data.len(),
+        "input_names": data.input_names(),
+        "target_names": data.target_names(),
+        "points": points,
+        "epochs": session.epochs,
+        "errors": session.errors,
+    })
+}
+
+/// `GET /api/state`.
+pub(crate) fn state(session: &Session) -> Value {
+    summary(session)
+}
+
+/// `POST /api/build`: a new network and data set for the session.
+///
+/// # Errors
+/// Every refusal of a bad network, data set, or a data set that does not fit the network.
+pub(crate) fn build(
+    session: &mut Session,
+    request: BuildRequest,
+    limits: &Limits,
+) -> Result<Value, ApiError> {
+    let net = build_network(request.network, limits)?;
+    let data = build_data(request.data, limits)?;
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    if (data.n_inputs(), data.n_targets()) != (n_in, n_out) {
+        return Err(ApiError::invalid(
+            "network for this data",
+            format!(
+                "the data has {} inputs and {} targets per association, the network's input and \
+                 output layers have {n_in} and {n_out} nodes",
+                data.n_inputs(),
+                data.n_targets()
+            ),
+        ));
+    }
+    let version = session.version + 1;
+    *session = new_session(net, data);
+    session.version = version;
+    Ok(summary(session))
+}
+
+/// `POST /api/reset`: the weights the network was built with, no training history.
+pub(crate) fn reset(session: &mut Session) -> Result<Value, ApiError> {
+    let initial = session.initial.clone();
+    session.net.set_params(&initial)?;
+    session.epochs = 0;
+    session.errors.clear();
+    session.version += 1;
+    Ok(summary(session))
+}
+
+fn walk_of(session: &mut Session, request: &StepRequest) -> Result<Arc<Walk>, ApiError> {
+    let learning_rate = positive("learning_rate", request.learning_rate)?;
+    let t = request.association;
+    if t >= session.data.len() {
+        return Err(ApiError::invalid(
+            "association",
+            format!(
+                "{t} is out of range: the data has {} associations (0 to {})",
+                session.data.len(),
+                session.data.len() - 1
+            ),
+        ));
+    }
+    let key = (t, learning_rate.to_bits(), session.version);
+    if let Some((cached, walk)) = &session.walk
+        && *cached == key
+    {
+        return Ok(walk.clone());
+    }
+    let (input, target) = session.data.association(t)?;
+    let walk = Arc::new(walk(&session.net, input, target, learning_rate)?);
+    session.walk = Some((key, walk.clone()));
+    Ok(walk)
+}
+
+/// `POST /api/walk`: the walk's outline (titles), the diagram's numbers and the graph.
+pub(crate) fn walk_outline(session: &mut Session, request: StepRequest) -> Result<Value, ApiError> {
+    let walk = walk_of(session, &request)?;
+    let (input, target) = session.data.association(request.association)?;
+    Ok(json!({
+        "association": request.association,
+        "input": input,
+        "target": target,
+        "count": walk.steps.len(),
+        "titles": walk.steps.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(),
+        "values": walk.values,
+        "graph": walk.graph,
+        "learning_rate": walk.learning_rate,
+    }))
+}
+
+/// `POST /api/step`: one step of the walk.
+pub(crate) fn step(session: &mut Session, request: StepRequest) -> Result<Value, ApiError> {
+    let walk = walk_of(session, &request)?;
+    let index = request
+        .index
+        .ok_or_else(|| ApiError::Json("missing field `index`".into()))?;
+    let step = walk.steps.get(index).ok_or_else(|| {
+        ApiError::invalid(
+            "index",
+            format!(
+                "step {index} is out of range: the walk has {} steps (0 to {})",
+                walk.steps.len(),
+                walk.steps.len() - 1
+            ),
+        )
+    })?;
+    Ok(json!({ "index": index, "count": walk.steps.len(), "step": step }))
+}
+
+/// `POST /api/train`: up to `epochs` epochs, fewer if the request's work budget runs out.
+pub(crate) fn train_epochs(
+    session: &mut Session,
+    request: TrainRequest,
+    limits: &Limits,
+) -> Result<Value, ApiError> {
+    if request.epochs == 0 || request.epochs > limits.max_epochs_per_request {
+        return Err(ApiError::invalid(
+            "epochs",
+            format!(
+                "must be from 1 to {}, got {}",
+                limits.max_epochs_per_request, request.epochs
+            ),
+        ));
+    }
+    let learning_rate = positive("learning_rate", request.learning_rate)?;
+    let optimiser = match request.optimiser {
+        OptimiserRequest::Gd => Optimiser::GradientDescent { learning_rate },
+        OptimiserRequest::Momentum => Optimiser::Momentum {
+            learning_rate,
+            momentum: 0.9,
+        },
+        OptimiserRequest::Adam => Optimiser::adam(learning_rate),
+    };
+    let batch = match request.batch {
+        BatchRequest::Full => BatchMode::Full,
+        BatchRequest::Stochastic => BatchMode::Stochastic,
+        BatchRequest::Mini(n) => BatchMode::MiniBatch(n),
+    };
+    let reduction = match request.reduction {
+        ReductionRequest::Sum => Reduction::Sum,
+        ReductionRequest::Mean => Reduction::Mean,
+    };
+    if let Some(n) = request.surface
+        && !(2..=limits.max_surface).contains(&n)
+    {
+        return Err(ApiError::invalid(
+            "surface",
+            format!(
+                "grid size must be from 2 to {}, got {n}",
+                limits.max_surface
+            ),
+        ));
+    }
+    // the work of one epoch, about (weights + nodes) per association; the request runs at most
+    // the epochs that fit the budget (at least one)
+    let per_epoch =
+        (session.net.params().len() + session.net.graph().len()) as u64 * session.data.len() as u64;
+    let affordable = (limits.train_work_per_request / per_epoch.max(1)).max(1);
+    let epochs = request.epochs.min(affordable as usize);
+    let config = TrainConfig::new(optimiser)
+        .with_batch(batch)
+        .with_reduction(reduction)
+        .with_max_epochs(epochs)
+        .with_seed(session.epochs as u64);
+    let start = Instant::now();
+    session.version += 1;
+    let (inputs, targets) = (session.data.inputs(), session.data.targets());
+    let history = train(&mut session.net, inputs, targets, &config, |_, _| {})?;
+    let elapsed = start.elapsed();
+    session.epochs += history.epochs();
+    let room = MAX_CURVE.saturating_sub(session.errors.len());
+    session
+        .errors
+        .extend(history.errors.iter().take(room).copied());
+    let surface = match request.surface {
+        Some(n) if session.data.n_inputs() == 2 => Some(surface(session, n)?),
+        _ => None,
+    };
+    Ok(json!({
+        "epochs_run": history.epochs(),
+        "epochs": session.epochs,
+        "errors": history.errors,
+        "error": history.final_error(),
+        "seconds": elapsed.as_secs_f64(),
+        "surface": surface,
+    }))
+}
+
+/// The first output over an `n x n` grid covering the data (with a margin), row by row from
+/// the top.
+fn surface(session: &Session, n: usize) -> Result<Value, ApiError> {
+    let data = &session.data;
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for t in 0..data.len() {
+        let (x, _) = data.association(t)?;
+        for d in 0..2 {
+            lo[d] = lo[d].min(x[d]);
+            hi[d] = hi[d].max(x[d]);
+        }
+    }
+    for d in 0..2 {
+        let margin = ((hi[d] - lo[d]) * 0.1).max(0.5);
+        lo[d] -= margin;
+        hi[d] += margin;
+    }
+    let mut values = Vec::with_capacity(n * n);
+    for row in 0..n {
+        let y = hi[1] - (hi[1] - lo[1]) * row as f64 / (n - 1) as f64;
+        for col in 0..n {
+            let x = lo[0] + (hi[0] - lo[0]) * col as f64 / (n - 1) as f64;
+            values.push(session.net.predict(&[x, y])?[0]);
+        }
+    }
+    Ok(json!({ "x": [lo[0], hi[0]], "y": [lo[1], hi[1]], "n": n, "values": values }))
+}
+
+/// `GET /api/model`: the network as a model file (the format of `backprop train --save`).
+pub(crate) fn model(session: &Session) -> Result<String, ApiError> {
+    Ok(crate::model_file::to_json_string(&session.net)?)
+}

@@ -1,0 +1,144 @@
+//! A minimal HTTP/1.1 client for the playground's tests: one request per connection, any
+//! header (the tests forge `Host` and `Origin`), any body (malformed ones too). Written here
+//! rather than taken from a crate because a client library sets `Host` itself.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// A response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The `error` message of a refusal.
+    pub fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message: {}", self.body))
+            .to_string()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends raw bytes and reads the reply until the server closes the connection.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).expect("the server accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .expect("a timeout");
+    stream.write_all(bytes).expect("the request is sent");
+    let mut data = Vec::new();
+    stream.read_to_end(&mut data).expect("the reply is read");
+    let split = data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&data)));
+    let head = String::from_utf8_lossy(&data[..split]).to_string();
+    let body = String::from_utf8_lossy(&data[split + 4..]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A request with the right `Host` and these extra headers.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        text.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    raw(addr, &bytes)
+}
+
+/// A session of the playground.
+pub struct Session {
+    pub addr: SocketAddr,
+    pub token: String,
+}
+
+impl Session {
+    /// A new session.
+    pub fn new(addr: SocketAddr) -> Session {
+        let reply = request(addr, "POST", "/api/session", &[], "{}");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let token = reply.json()["session"]
+            .as_str()
+            .expect("a token")
+            .to_string();
+        Session { addr, token }
+    }
+
+    /// A POST with the session's header.
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[("X-Backprop-Session", &self.token)],
+            body,
+        )
+    }
+
+    /// A GET with the session's header.
+    pub fn get(&self, path: &str) -> Reply {
+        request(
+            self.addr,
+            "GET",
+            path,
+            &[("X-Backprop-Session", &self.token)],
+            "",
+        )
+    }
+
+    /// A POST that must succeed, as JSON.
+    pub fn ok(&self, path: &str, body: &str) -> serde_json::Value {
+        let reply = self.post(path, body);
+        assert_eq!(reply.status, 200, "{path} {body}: {}", reply.body);
+        reply.json()
+    }
+}
