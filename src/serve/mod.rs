@@ -395,9 +395,7 @@ fn check_origin(state: &State, request: &tiny_http::Request) -> Result<(), ApiEr
         });
     }
     if let Some(origin) = header(request, "Origin") {
-        let ok = origin
-            .strip_prefix("http://")
-            .is_some_and(accepts);
+        let ok = origin.strip_prefix("http://").is_some_and(accepts);
         if !ok {
             return Err(ApiError::Origin {
                 got: origin.into(),

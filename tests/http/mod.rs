@@ -46,24 +46,52 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
         .set_read_timeout(Some(Duration::from_secs(120)))
         .expect("a timeout");
     stream.write_all(bytes).expect("the request is sent");
+    // read the head, then Content-Length bytes (some servers keep the connection open despite
+    // `Connection: close`), or to the end without one
     let mut data = Vec::new();
-    stream.read_to_end(&mut data).expect("the reply is read");
-    let split = data
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&data)));
+    let mut buffer = [0u8; 16 * 1024];
+    let split = loop {
+        if let Some(split) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break split;
+        }
+        let n = stream.read(&mut buffer).expect("the reply is read");
+        assert!(
+            n > 0,
+            "no header end in {:?}",
+            String::from_utf8_lossy(&data)
+        );
+        data.extend_from_slice(&buffer[..n]);
+    };
     let head = String::from_utf8_lossy(&data[..split]).to_string();
-    let body = String::from_utf8_lossy(&data[split + 4..]).to_string();
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .expect("a status line");
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let mut body = data[split + 4..].to_vec();
+    match length {
+        Some(length) => {
+            while body.len() < length {
+                let n = stream.read(&mut buffer).expect("the body is read");
+                assert!(n > 0, "the body ended early");
+                body.extend_from_slice(&buffer[..n]);
+            }
+            body.truncate(length);
+        }
+        None => {
+            stream.read_to_end(&mut body).expect("the body is read");
+        }
+    }
+    let body = String::from_utf8_lossy(&body).to_string();
     Reply {
         status,
         headers,
