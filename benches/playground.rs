@@ -166,7 +166,8 @@ fn main() {
                 while !done.load(Ordering::Relaxed) {
                     k += 1;
                     let start = Instant::now();
-                    let reply = if k % 5 == 0 {
+                    let training = k.is_multiple_of(5);
+                    let reply = if training {
                         session.post(
                             "/api/train",
                             r#"{"epochs": 10, "learning_rate": 0.05, "optimiser": "adam", "batch": "full", "surface": 40}"#,
@@ -183,7 +184,7 @@ fn main() {
                     if reply.status != 200 {
                         failures.fetch_add(1, Ordering::Relaxed);
                         eprintln!("failed: {} {}", reply.status, reply.body);
-                    } else if k % 5 != 0 {
+                    } else if !training {
                         steps.push(start.elapsed().as_secs_f64());
                     }
                     requests += 1;

@@ -223,11 +223,12 @@ impl Builder {
         });
     }
 
+    /// Adds a quantity to the last step; its formula is only built if the step has room.
     fn quantity(
         &mut self,
         section: Section,
         name: String,
-        formula: String,
+        formula: impl FnOnce() -> String,
         graph: f64,
         textbook: f64,
     ) {
@@ -240,7 +241,7 @@ impl Builder {
             return;
         }
         step.quantities.push(Quantity {
-            formula: format!("{name} = {formula} = {}", number(graph)),
+            formula: format!("{name} = {} = {}", formula(), number(graph)),
             name,
             section,
             graph,
@@ -348,7 +349,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
                 b.quantity(
                     Section::Forward,
                     format!("y_{n}[{j}]"),
-                    format!("x_{n}[{j}] (identity input)"),
+                    || format!("x_{n}[{j}] (identity input)"),
                     y,
                     pass.y[0][j],
                 );
@@ -366,7 +367,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             b.quantity(
                 Section::Forward,
                 format!("x_{n}[{j}]"),
-                format!("{sum} = {}", products(&parts)),
+                || format!("{sum} = {}", products(&parts)),
                 x,
                 pass.x[l][j],
             );
@@ -374,7 +375,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             b.quantity(
                 Section::Forward,
                 format!("y_{n}[{j}]"),
-                format!("{act}(x_{n}[{j}]) = {act}({})", number(x)),
+                || format!("{act}(x_{n}[{j}]) = {act}({})", number(x)),
                 y,
                 pass.y[l][j],
             );
@@ -403,7 +404,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
         b.quantity(
             Section::Error,
             format!("y_{k}[{o}] - y'_{k}[{o}]"),
-            format!("{} - {}", number(y), number(t)),
+            || format!("{} - {}", number(y), number(t)),
             y - t,
             pass.y[last][o] - t,
         );
@@ -427,7 +428,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
     b.quantity(
         Section::Error,
         "E".into(),
-        error_formula,
+        || error_formula,
         eval.error(),
         pass.error,
     );
@@ -493,7 +494,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             b.quantity(
                 Section::Backward,
                 format!("delta_{n}[{j}]"),
-                formula,
+                || formula,
                 eval.delta(l, j)?,
                 pass.delta[l][j],
             );
@@ -502,14 +503,11 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             let delta = eval.delta(l, j)?;
             for i in 0..sizes[l - 1] {
                 let slot = net.weight_slot(l - 1, i, j)?;
+                let y_i = eval.y(l - 1, i)?;
                 b.quantity(
                     Section::Gradients,
                     format!("dE/dw_{p}{n}[{i}->{j}]"),
-                    format!(
-                        "delta_{n} * y_{p} = {} * {}",
-                        number(delta),
-                        number(eval.y(l - 1, i)?)
-                    ),
+                    || format!("delta_{n} * y_{p} = {} * {}", number(delta), number(y_i)),
                     trace.gradient[slot],
                     book_grads.w[l - 1][j][i],
                 );
@@ -519,7 +517,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
                 b.quantity(
                     Section::Gradients,
                     format!("dE/db_{n}[{j}]"),
-                    format!("delta_{n} * bias = {} * {}", number(delta), number(v)),
+                    || format!("delta_{n} * bias = {} * {}", number(delta), number(v)),
                     trace.gradient[slot],
                     book_grads.b[l - 1][j],
                 );
@@ -551,12 +549,14 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
                 b.quantity(
                     Section::Update,
                     format!("w_{p}{n}[{i}->{j}]"),
-                    format!(
-                        "w - epsilon * dE/dw = {} - {} * {}",
-                        number(net.params()[slot]),
-                        number(learning_rate),
-                        number(trace.gradient[slot])
-                    ),
+                    || {
+                        format!(
+                            "w - epsilon * dE/dw = {} - {} * {}",
+                            number(net.params()[slot]),
+                            number(learning_rate),
+                            number(trace.gradient[slot])
+                        )
+                    },
                     trace.updated[slot],
                     book.w[l][j][i],
                 );
@@ -566,12 +566,14 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
                 b.quantity(
                     Section::Update,
                     format!("b_{n}[{j}]"),
-                    format!(
-                        "b - epsilon * dE/db = {} - {} * {}",
-                        number(net.params()[slot]),
-                        number(learning_rate),
-                        number(trace.gradient[slot])
-                    ),
+                    || {
+                        format!(
+                            "b - epsilon * dE/db = {} - {} * {}",
+                            number(net.params()[slot]),
+                            number(learning_rate),
+                            number(trace.gradient[slot])
+                        )
+                    },
                     trace.updated[slot],
                     book.b[l][j],
                 );
@@ -581,7 +583,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
     b.quantity(
         Section::After,
         "E".into(),
-        "error with the updated weights".into(),
+        || "error with the updated weights".into(),
         after.error(),
         book_after.error,
     );
