@@ -610,17 +610,25 @@ fn a_second_training_job_for_a_session_is_refused_while_one_runs() {
             "bias": 1.0, "init": {"random": {"seed": 1, "low": -0.5, "high": 0.5}}}},
             "data": {"preset": "moons"}}"#,
     );
+    // a job of about two seconds, whatever the speed of this build: time 20 epochs first
+    let timed = s.ok(
+        "/api/train",
+        r#"{"epochs": 20, "learning_rate": 0.01, "optimiser": "adam", "batch": "full"}"#,
+    );
+    let per_epoch = timed["seconds"].as_f64().unwrap() / 20.0;
+    let epochs = ((2.0 / per_epoch) as usize).clamp(20, 10_000);
     let token = s.token.clone();
-    // 1,000 epochs of 100 associations through ~4,400 weights: seconds
     let long = std::thread::spawn(move || {
         let s = Session { addr, token };
         s.post(
             "/api/train",
-            r#"{"epochs": 1000, "learning_rate": 0.01, "optimiser": "adam", "batch": "full"}"#,
+            &format!(
+                r#"{{"epochs": {epochs}, "learning_rate": 0.01, "optimiser": "adam", "batch": "full"}}"#
+            ),
         )
     });
     // let the long job take the session first
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
     let mut refused = None;
     while !long.is_finished() && start.elapsed() < Duration::from_secs(60) {
@@ -715,4 +723,64 @@ fn serve_refuses_an_invalid_model_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot load the model"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_csv_from_the_page_and_a_model_from_the_command_line_are_used() {
+    // a model every new session starts with: 3 inputs, so the worked association does not fit
+    // and the session gets one association of zeros
+    let model = backprop::nn::MlpSpec::new(
+        &[3, 2, 1],
+        backprop::nn::Activation::Tanh,
+        backprop::nn::Activation::Identity,
+    )
+    .with_seed(4)
+    .build()
+    .unwrap();
+    let text = backprop::model_file::to_json_string(&model).unwrap();
+    let server = Server::bind(Options {
+        port: 0,
+        model: Some(text),
+        ..Options::default()
+    })
+    .unwrap();
+    let addr = server.addr();
+    std::thread::spawn(move || server.run());
+    let s = Session::new(addr);
+    let state = s.get("/api/state").json();
+    assert_eq!(state["sizes"], serde_json::json!([3, 2, 1]));
+    assert_eq!(state["associations"], 1);
+    let saved = backprop::model_file::from_json_str(&s.get("/api/model").body).unwrap();
+    assert_eq!(saved.params(), model.params());
+    // a CSV of two associations, target column named
+    let built = s.ok(
+        "/api/build",
+        r#"{"network": {"layers": {"sizes": [2, 2, 1], "activations": ["sigmoid", "identity"],
+            "bias": null, "init": {"constant": 0.5}}},
+            "data": {"csv": {"text": "a,b,y\n1,1,0.5\n0,1,1\n", "targets": ["y"]}}}"#,
+    );
+    assert_eq!(built["associations"], 2);
+    assert_eq!(built["input_names"], serde_json::json!(["a", "b"]));
+    // its first association is the worked example's: the same walk
+    let steps = steps(&s, WORKED_WALK);
+    let trace = tutorial::worked_example_trace().unwrap();
+    let delta_j = steps
+        .iter()
+        .flat_map(|s| s["quantities"].as_array().unwrap())
+        .find(|q| q["name"] == "delta_j[0]")
+        .unwrap();
+    assert_eq!(
+        delta_j["graph"].as_f64(),
+        trace.value(Section::Backward, "delta_j[0]")
+    );
+    // a model that does not fit the data is refused, naming both shapes
+    let text = backprop::model_file::to_json_string(&model).unwrap();
+    let body = serde_json::json!({"network": {"model": text}, "data": {"preset": "xor"}});
+    let reply = s.post("/api/build", &body.to_string());
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply
+            .error()
+            .contains("the network's input and output layers have 3 and 1 nodes")
+    );
 }
