@@ -213,10 +213,12 @@ impl Server {
         let mut hosts = vec![format!("{}:{port}", host_text(host))];
         if host.is_loopback() || host.is_unspecified() {
             for name in ["localhost", "127.0.0.1", "[::1]"] {
-                hosts.push(format!("{name}:{port}"));
+                let host = format!("{name}:{port}");
+                if !hosts.contains(&host) {
+                    hosts.push(host);
+                }
             }
         }
-        hosts.dedup();
         let state = State {
             store: Store::new(
                 options.limits.max_sessions,
