@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::nn::{Bias, Loss, Mlp, Reduction};
+use crate::nn::{Bias, Connection, Loss, Mlp, Reduction};
 use crate::textbook::TextbookNet;
 use crate::trace::{Section, Trace};
 
@@ -357,7 +357,16 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             }
             let p = name(l - 1);
             let mut parts: Vec<(f64, f64)> = (0..sizes[l - 1])
-                .map(|i| Ok((net.weight(l - 1, i, j)?, eval.y(l - 1, i)?)))
+                .map(|i| {
+                    Ok((
+                        net.weight(Connection {
+                            layer: l - 1,
+                            from: i,
+                            to: j,
+                        })?,
+                        eval.y(l - 1, i)?,
+                    ))
+                })
                 .collect::<Result<_>>()?;
             let mut sum = format!("sum_{p} w_{p}{n} y_{p}");
             if let Some(v) = bias {
@@ -443,7 +452,15 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             nodes.push(net.x_node(l, j)?.index());
             nodes.push(net.y_node(l, j)?.index());
             for i in 0..sizes[l - 1] {
-                nodes.push(net.tape().param_node(net.weight_slot(l - 1, i, j)?).index());
+                nodes.push(
+                    net.tape()
+                        .param_node(net.weight_slot(Connection {
+                            layer: l - 1,
+                            from: i,
+                            to: j,
+                        })?)
+                        .index(),
+                );
             }
         }
         if l == last {
@@ -483,7 +500,16 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             } else {
                 let q = name(l + 1);
                 let parts: Vec<(f64, f64)> = (0..sizes[l + 1])
-                    .map(|o| Ok((eval.delta(l + 1, o)?, net.weight(l, j, o)?)))
+                    .map(|o| {
+                        Ok((
+                            eval.delta(l + 1, o)?,
+                            net.weight(Connection {
+                                layer: l,
+                                from: j,
+                                to: o,
+                            })?,
+                        ))
+                    })
                     .collect::<Result<_>>()?;
                 format!(
                     "f'(x_{n}) * sum_{q} delta_{q} w_{n}{q} = {} * ({})",
@@ -502,7 +528,11 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
         for j in 0..sizes[l] {
             let delta = eval.delta(l, j)?;
             for i in 0..sizes[l - 1] {
-                let slot = net.weight_slot(l - 1, i, j)?;
+                let slot = net.weight_slot(Connection {
+                    layer: l - 1,
+                    from: i,
+                    to: j,
+                })?;
                 let y_i = eval.y(l - 1, i)?;
                 b.quantity(
                     Section::Gradients,
@@ -545,7 +575,11 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
         let (p, n) = (name(l), name(l + 1));
         for j in 0..sizes[l + 1] {
             for i in 0..sizes[l] {
-                let slot = net.weight_slot(l, i, j)?;
+                let slot = net.weight_slot(Connection {
+                    layer: l,
+                    from: i,
+                    to: j,
+                })?;
                 b.quantity(
                     Section::Update,
                     format!("w_{p}{n}[{i}->{j}]"),
@@ -602,8 +636,12 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
             .collect()
     };
     let slot = |l, i, j| {
-        net.weight_slot(l, i, j)
-            .expect("internal error: a weight of the network")
+        net.weight_slot(Connection {
+            layer: l,
+            from: i,
+            to: j,
+        })
+        .expect("internal error: a weight of the network")
     };
     let values = Values {
         sizes: sizes.clone(),
