@@ -188,6 +188,47 @@ fn train_on_csv_saves_plots_and_predicts_bit_identically() {
     );
 }
 
+/// With held-out data, `--plot` draws the held-out error beside the training error: two curves
+/// of one point per epoch each, named in a legend.
+#[test]
+fn the_plot_of_a_run_with_held_out_data_has_both_curves() {
+    let dir = scratch("held_out_plot");
+    let mut csv = String::from("x,y\n");
+    for k in 0..20 {
+        let x = f64::from(k) / 10.0;
+        csv.push_str(&format!("{x},{}\n", (2.0 * x).sin()));
+    }
+    let data = write(&dir, "sine.csv", csv);
+    let plot = dir.join("curves.svg");
+    let o = backprop(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "y",
+        "--hidden",
+        "4",
+        "--test-fraction",
+        "0.25",
+        "--epochs",
+        "40",
+        "--error-threshold",
+        "0",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let curves: Vec<usize> = svg
+        .lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("class=\"curve\""))
+        .map(|l| l.split('"').nth(1).unwrap().split(' ').count())
+        .collect();
+    assert_eq!(curves, [40, 40], "{svg}");
+    assert!(svg.contains(">training (during the epoch)<"), "{svg}");
+    assert!(svg.contains(">held-out (after the epoch)<"), "{svg}");
+}
+
 #[test]
 fn grad_prints_values_and_gradients_as_json() {
     let dir = scratch("grad");
