@@ -1,8 +1,8 @@
 //! `--scaling`: W3-shaped nets (64-H-10, sigmoid, 1,797 associations of the digits data) with
 //! hidden widths H = 16, 32, 64, 128, 256, time per epoch for the project and for the baseline's
-//! `closed_form` (run on data files written to `target/scaling/hH/digits.json` with the same
-//! inputs and seeded random initial weights). Both should grow linearly with the number of
-//! weights; the table prints the time per weight.
+//! `closed_form` and `closed_form_batched` (run on data files written to
+//! `target/scaling/hH/digits.json` with the same inputs and seeded random initial weights). All
+//! should grow linearly with the number of weights; the table prints the time per weight.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -48,16 +48,40 @@ fn write_data(dir: &Path, digits: &Json, h: usize) -> (Vec<Vec<Vec<f64>>>, Vec<V
     (w, b)
 }
 
+/// One run of a baseline program on the digits data of `dir`: its seconds per epoch (none when
+/// the program is missing or prints no result).
+fn baseline_epoch(program: &Path, epochs: usize, dir: &Path) -> Option<f64> {
+    if !program.exists() {
+        return None;
+    }
+    let out = Command::new(program)
+        .args([
+            "--only",
+            "digits",
+            "--digits-epochs",
+            &epochs.to_string(),
+            "--data",
+        ])
+        .arg(dir)
+        .output()
+        .expect("run a baseline program");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| serde_json::from_str::<Json>(l).ok())
+        .and_then(|line| line["seconds_per_epoch"].as_f64())
+}
+
 pub fn run(args: &Args) -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(args.data.join("digits.json")).expect("digits.json");
     let digits: Json = serde_json::from_str(&text).expect("JSON");
     let epochs = args.digits_epochs.unwrap_or(5);
     let closed_form = args.baseline.join("closed_form");
+    let closed_form_batched = args.baseline.join("closed_form_batched");
     println!(
-        "| hidden H | weights | backprop ms/epoch | closed_form ms/epoch | ratio | backprop ns/weight/assoc | closed_form ns/weight/assoc |"
+        "| hidden H | weights | backprop ms/epoch | closed_form ms/epoch | closed_form_batched ms/epoch | ratio vs closed_form | ratio vs batched | backprop ns/weight/assoc | closed_form ns/weight/assoc | batched ns/weight/assoc |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for h in WIDTHS {
         let dir = root.join(format!("target/scaling/h{h}"));
         let (w, b) = write_data(&dir, &digits, h);
@@ -65,27 +89,10 @@ pub fn run(args: &Args) -> ExitCode {
         data_args.data = dir.clone();
         let data = Data::load(&data_args, "digits");
         let n_weights = 64 * h + h + h * 10 + 10;
-        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        let (mut mine, mut theirs, mut batched) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..args.runs {
-            if closed_form.exists() {
-                let out = Command::new(&closed_form)
-                    .args([
-                        "--only",
-                        "digits",
-                        "--digits-epochs",
-                        &epochs.to_string(),
-                        "--data",
-                    ])
-                    .arg(&dir)
-                    .output()
-                    .expect("run closed_form");
-                if let Some(line) = String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .find_map(|l| serde_json::from_str::<Json>(l).ok())
-                {
-                    theirs.extend(line["seconds_per_epoch"].as_f64());
-                }
-            }
+            theirs.extend(baseline_epoch(&closed_form, epochs, &dir));
+            batched.extend(baseline_epoch(&closed_form_batched, epochs, &dir));
             let mut net = MlpSpec::new(&[64, h, 10], Activation::Sigmoid, Activation::Identity)
                 .with_init(Init::Constant(0.0))
                 .build()
@@ -106,15 +113,18 @@ pub fn run(args: &Args) -> ExitCode {
             .expect("train");
             mine.push(t0.elapsed().as_secs_f64() / epochs as f64);
         }
-        let (m, t) = (median(mine), median(theirs));
+        let (m, t, b) = (median(mine), median(theirs), median(batched));
         let per = |s: f64| s * 1e9 / (n_weights as f64 * data.t as f64);
         println!(
-            "| {h} | {n_weights} | {:.3} | {:.3} | {:.2}x | {:.3} | {:.3} |",
+            "| {h} | {n_weights} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x | {:.3} | {:.3} | {:.3} |",
             m * 1e3,
             t * 1e3,
+            b * 1e3,
             m / t,
+            m / b,
             per(m),
-            per(t)
+            per(t),
+            per(b)
         );
     }
     ExitCode::SUCCESS
