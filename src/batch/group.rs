@@ -491,15 +491,23 @@ impl Group {
                 acc[t][q] = Lanes::load(simd, ua, at[t][q]);
             }
         }
+        // where the rows start, once per tile rather than once per vector of lanes
+        let mut g_at = [0; MT];
+        for t in 0..MT {
+            g_at[t] = self.outs[m0 + t] as usize * L;
+        }
+        let mut x_at = [0; PT];
+        for q in 0..PT {
+            x_at[q] = self.rows[positions[q] as usize] as usize * L;
+        }
         for c0 in (0..L).step_by(VECTOR) {
             let mut g = [unread; MT];
             let mut x = [unread; PT];
             for t in 0..MT {
-                g[t] = Lanes::load(simd, adjoints, self.outs[m0 + t] as usize * L + c0);
+                g[t] = Lanes::load(simd, adjoints, g_at[t] + c0);
             }
             for q in 0..PT {
-                let row = self.rows[positions[q] as usize] as usize * L + c0;
-                x[q] = Lanes::load(simd, values, row);
+                x[q] = Lanes::load(simd, values, x_at[q] + c0);
             }
             for t in 0..MT {
                 for q in 0..PT {
