@@ -499,7 +499,8 @@ impl Dataset {
     }
 }
 
-fn argmax(values: &[f64]) -> usize {
+/// The index of the largest value, the first of ties (the predicted class of a row of scores).
+pub(crate) fn argmax(values: &[f64]) -> usize {
     let mut best = 0;
     for (k, &v) in values.iter().enumerate() {
         if v > values[best] {

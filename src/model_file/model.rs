@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::data::{ConfusionMatrix, CsvOptions, Dataset, Scaler, check_class_list};
+use crate::data::{ConfusionMatrix, CsvOptions, Dataset, Scaler, argmax, check_class_list};
 use crate::error::{Error, Result};
 use crate::nn::{Mlp, Reduction};
 
@@ -556,15 +556,4 @@ fn softmax(z: &[f64]) -> Vec<f64> {
     let e: Vec<f64> = z.iter().map(|&v| (v - m).exp()).collect();
     let sum: f64 = e.iter().sum();
     e.iter().map(|v| v / sum).collect()
-}
-
-/// The index of the largest value, the first of ties.
-fn argmax(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (k, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = k;
-        }
-    }
-    best
 }

@@ -16,6 +16,7 @@ mod optimiser;
 pub use config::{RunOptions, Schedule, TrainConfig};
 pub use optimiser::Optimiser;
 
+use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::graph::NodeId;
 use crate::nn::Mlp;
@@ -137,15 +138,9 @@ pub fn train_with(
     options: &RunOptions,
     on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
-    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
-    let t_count = net.association_count(inputs, targets)?;
-    config.validate(t_count)?;
-    options.validate()?;
-    check_finite(inputs, n_in, "input")?;
-    check_finite(targets, n_out, "target")?;
-    let lanes = config.lanes.min(config.batch.size(t_count));
-    let mut batch = net.batch_with_threads(lanes, options.threads)?;
+    let (mut batch, t_count) = layered_batch(net, inputs, targets, config, options)?;
     // the network's tape takes each association's inputs, then its targets
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
     let data = [(inputs, n_in), (targets, n_out)];
     let history = fit(
         &mut batch,
@@ -158,6 +153,27 @@ pub fn train_with(
     );
     net.sync();
     history
+}
+
+/// What every run on a layered network starts with: the data checked against the network
+/// (shape, finite values) and the configuration and options against the data; then the batch
+/// of the network's loss, with its lanes and threads. Returns the batch and the number of
+/// associations.
+fn layered_batch(
+    net: &Mlp,
+    inputs: &[f64],
+    targets: &[f64],
+    config: &TrainConfig,
+    options: &RunOptions,
+) -> Result<(Batch, usize)> {
+    let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
+    let t_count = net.association_count(inputs, targets)?;
+    config.validate(t_count)?;
+    options.validate()?;
+    check_finite(inputs, n_in, "input")?;
+    check_finite(targets, n_out, "target")?;
+    let lanes = config.lanes.min(config.batch.size(t_count));
+    Ok((net.batch_with_threads(lanes, options.threads)?, t_count))
 }
 
 /// [`train_with`], measuring after every epoch the mean error per association of the held-out
@@ -188,13 +204,7 @@ pub fn train_with_held_out(
     let mut grad = vec![0.0; net.params().len()];
     let mut held_out_errors = Vec::new();
     let mut failure = None;
-    let t_count = net.association_count(inputs, targets)?;
-    config.validate(t_count)?;
-    options.validate()?;
-    check_finite(inputs, n_in, "input")?;
-    check_finite(targets, n_out, "target")?;
-    let lanes = config.lanes.min(config.batch.size(t_count));
-    let mut batch = net.batch_with_threads(lanes, options.threads)?;
+    let (mut batch, t_count) = layered_batch(net, inputs, targets, config, options)?;
     let data = [(inputs, n_in), (targets, n_out)];
     let history = fit::fit_observed(
         &mut batch,
