@@ -440,6 +440,10 @@ fn iris_trained_with_word_labels_predicts_in_another_process_as_train_reported()
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let trained = stdout(&o);
+    assert!(
+        trained.contains("(sigmoid hidden, identity output, softmax in the loss, adam optimiser)"),
+        "{trained}"
+    );
     let held_out = trained
         .lines()
         .find(|l| l.starts_with("held-out set: accuracy"))

@@ -191,8 +191,14 @@ pub fn run(args: &TrainArgs) -> CliResult {
         }
     })?;
     let sizes: Vec<String> = net.sizes().iter().map(|s| s.to_string()).collect();
+    // a cross-entropy network's softmax is part of its loss, after the output layer
+    let softmax = if net.spec().loss == Loss::SoftmaxCrossEntropy {
+        ", softmax in the loss"
+    } else {
+        ""
+    };
     outln!(
-        "trained a {} network ({} hidden, {} output, {} optimiser) on {} associations",
+        "trained a {} network ({} hidden, {} output{softmax}, {} optimiser) on {} associations",
         sizes.join("x"),
         net.spec().activations[0],
         net.spec().activations[net.layers() - 1],
