@@ -70,20 +70,20 @@
 //! Not stored: the initialisation and seed (a loaded network's [`Mlp::spec`] has
 //! `Init::Constant(0.0)` and seed 0; its weights are the file's).
 
-use std::borrow::Cow;
 use std::path::Path;
 
-use serde::de::{IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::data::{Scaler, ScalerKind};
 use crate::error::{Error, Result};
 use crate::files::read_to_string_limited;
 use crate::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
 
+mod fields;
+mod header;
 mod model;
 
+pub(crate) use header::{check_header, invalid, present};
 pub use model::{Assessment, Model, ModelData, Outputs, Prediction, Predicts, Schema};
+
+use fields::{ModelIn, ModelOut, ScalingOut, SchemaIn, TargetsOut};
 
 /// The value of the `format` field.
 pub const FORMAT: &str = "backprop-model";
@@ -95,179 +95,6 @@ pub const VERSION: u64 = 2;
 pub const MAX_WEIGHTS: u64 = 1 << 22;
 /// The largest model file [`load`] reads, in bytes.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
-
-#[derive(Serialize)]
-struct ModelOut<'a> {
-    format: &'static str,
-    version: u64,
-    sizes: &'a [usize],
-    activations: Vec<String>,
-    bias: Option<f64>,
-    loss: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inputs: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scaling: Option<ScalingOut<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    targets: Option<TargetsOut<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outputs: Option<&'static str>,
-    #[serde(rename = "W")]
-    w: Vec<Vec<Vec<f64>>>,
-    b: Vec<Vec<f64>>,
-}
-
-#[derive(Serialize)]
-struct ScalingOut<'a> {
-    kind: &'static str,
-    center: &'a [f64],
-    scale: &'a [f64],
-}
-
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-enum TargetsOut<'a> {
-    Columns {
-        columns: &'a [String],
-    },
-    Classes {
-        column: &'a str,
-        classes: &'a [String],
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a JSON object")]
-struct ScalingIn {
-    kind: String,
-    center: Vec<Option<f64>>,
-    scale: Vec<Option<f64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a JSON object")]
-struct TargetsIn {
-    kind: String,
-    #[serde(default)]
-    columns: Option<Vec<String>>,
-    #[serde(default)]
-    column: Option<String>,
-    #[serde(default)]
-    classes: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a JSON object")]
-struct ModelIn {
-    #[allow(dead_code)] // checked by `check_header`
-    format: String,
-    version: u64,
-    sizes: Vec<u64>,
-    activations: Vec<String>,
-    #[serde(default, deserialize_with = "present")]
-    bias: Option<Option<f64>>,
-    loss: String,
-    #[serde(default)]
-    inputs: Option<Vec<String>>,
-    #[serde(default)]
-    scaling: Option<ScalingIn>,
-    #[serde(default)]
-    targets: Option<TargetsIn>,
-    #[serde(default)]
-    outputs: Option<String>,
-    #[serde(rename = "W")]
-    w: Vec<Vec<Vec<Option<f64>>>>,
-    #[serde(default)]
-    b: Option<Vec<Vec<Option<f64>>>>,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, by `default`).
-pub(crate) fn present<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<f64>>, D::Error> {
-    Option::<f64>::deserialize(d).map(Some)
-}
-
-/// The fields every versioned file has; everything else is skipped unread (not allocated).
-struct Header {
-    format: Option<serde_json::Value>,
-    version: Option<serde_json::Value>,
-}
-
-impl<'de> Deserialize<'de> for Header {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Header, D::Error> {
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = Header;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> std::result::Result<Header, M::Error> {
-                let mut header = Header {
-                    format: None,
-                    version: None,
-                };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    match &*key {
-                        "format" => header.format = Some(map.next_value()?),
-                        "version" => header.version = Some(map.next_value()?),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(header)
-            }
-        }
-        d.deserialize_map(Fields)
-    }
-}
-
-pub(crate) fn invalid(format: &str, reason: String) -> Error {
-    Error::InvalidFile {
-        format: format.into(),
-        reason,
-    }
-}
-
-/// Checks a file's `format` and `version` before its body is read, so that a file of another
-/// format or a newer version gets that message rather than a structural one.
-pub(crate) fn check_header(text: &str, short: &str, format: &str, supported: u64) -> Result<()> {
-    let header: Header = serde_json::from_str(text).map_err(|e| invalid(short, e.to_string()))?;
-    match header.format {
-        Some(serde_json::Value::String(f)) if f == format => {}
-        Some(other) => {
-            return Err(invalid(
-                short,
-                format!("\"format\" is {other}, expected \"{format}\""),
-            ));
-        }
-        None => {
-            return Err(invalid(
-                short,
-                format!("no \"format\" field (expected \"{format}\")"),
-            ));
-        }
-    }
-    let version = header
-        .version
-        .ok_or_else(|| invalid(short, "no \"version\" field".into()))?;
-    match version.as_u64() {
-        Some(0) | None => Err(invalid(
-            short,
-            format!("\"version\" must be an integer from 1, got {version}"),
-        )),
-        Some(v) if v > supported => Err(Error::UnsupportedVersion {
-            format: short.into(),
-            version: v,
-            supported,
-        }),
-        Some(_) => Ok(()),
-    }
-}
 
 /// The network as a model file's JSON text (pretty-printed, ending with a newline).
 ///
@@ -428,132 +255,6 @@ fn model_from_json_str(text: &str) -> Result<Model> {
         return Ok(Model::bare(net));
     }
     Model::new(net, parts.schema()?)
-}
-
-/// The fields of a version 2 file that describe the network's use.
-struct SchemaIn {
-    inputs: Option<Vec<String>>,
-    scaling: Option<ScalingIn>,
-    targets: Option<TargetsIn>,
-    outputs: Option<String>,
-}
-
-impl SchemaIn {
-    fn present(&self) -> Vec<&'static str> {
-        [
-            ("inputs", self.inputs.is_some()),
-            ("scaling", self.scaling.is_some()),
-            ("targets", self.targets.is_some()),
-            ("outputs", self.outputs.is_some()),
-        ]
-        .into_iter()
-        .filter(|&(_, p)| p)
-        .map(|(name, _)| name)
-        .collect()
-    }
-
-    fn schema(self) -> Result<Schema> {
-        let missing = |field: &str, what: &str| {
-            invalid(
-                "model",
-                format!("no {field:?} field ({what}; version 2 needs it)"),
-            )
-        };
-        let inputs = self
-            .inputs
-            .ok_or_else(|| missing("inputs", "the input column names"))?;
-        let scaling = self
-            .scaling
-            .ok_or_else(|| missing("scaling", "the input scaling"))?;
-        let targets = self
-            .targets
-            .ok_or_else(|| missing("targets", "the target columns or classes"))?;
-        let outputs = self
-            .outputs
-            .ok_or_else(|| missing("outputs", "raw or softmax"))?;
-        let scaler = scaler_of(scaling, &inputs)?;
-        let predicts = match (
-            targets.kind.as_str(),
-            targets.columns,
-            targets.column,
-            targets.classes,
-        ) {
-            ("columns", Some(columns), None, None) => Predicts::Columns(columns),
-            ("classes", None, Some(column), Some(labels)) => Predicts::Classes { column, labels },
-            ("columns", ..) => {
-                return Err(invalid(
-                    "model",
-                    "targets: kind \"columns\" has a \"columns\" list and nothing else".into(),
-                ));
-            }
-            ("classes", ..) => {
-                return Err(invalid(
-                    "model",
-                    "targets: kind \"classes\" has a \"column\" and a \"classes\" list, and nothing else"
-                        .into(),
-                ));
-            }
-            (other, ..) => {
-                return Err(invalid(
-                    "model",
-                    format!("targets: kind {other:?} is not \"columns\" or \"classes\""),
-                ));
-            }
-        };
-        let outputs = match outputs.as_str() {
-            "raw" => Outputs::Raw,
-            "softmax" => Outputs::Softmax,
-            other => {
-                return Err(invalid(
-                    "model",
-                    format!("outputs: {other:?} is not \"raw\" or \"softmax\""),
-                ));
-            }
-        };
-        Schema::new(inputs, scaler, predicts, outputs).map_err(|e| match e {
-            Error::InvalidOption { name, reason } => invalid("model", format!("{name}: {reason}")),
-            other => other,
-        })
-    }
-}
-
-/// The scaler of a version 2 file, each number checked and named by its input column.
-fn scaler_of(scaling: ScalingIn, inputs: &[String]) -> Result<Scaler> {
-    let bad = |reason: String| invalid("model", format!("scaling: {reason}"));
-    let kind = ScalerKind::parse(&scaling.kind).map_err(|_| {
-        bad(format!(
-            "kind {:?} is not one of none, minmax, standard, divide",
-            scaling.kind
-        ))
-    })?;
-    for (field, numbers) in [("center", &scaling.center), ("scale", &scaling.scale)] {
-        if numbers.len() != inputs.len() {
-            return Err(bad(format!(
-                "{} numbers in {field:?}, but there are {} inputs ({}): one per input column",
-                numbers.len(),
-                inputs.len(),
-                inputs.join(", ")
-            )));
-        }
-    }
-    let mut center = Vec::with_capacity(inputs.len());
-    let mut scale = Vec::with_capacity(inputs.len());
-    for (i, name) in inputs.iter().enumerate() {
-        let c = scaling.center[i]
-            .ok_or_else(|| bad(format!("center[{i}] (input {name:?}) is null")))?;
-        let s = scaling.scale[i].filter(|s| *s != 0.0).ok_or_else(|| {
-            bad(format!(
-                "scale[{i}] (input {name:?}) is {}: it must be finite and non-zero",
-                scaling.scale[i].map_or("null".into(), |s| s.to_string())
-            ))
-        })?;
-        center.push(c);
-        scale.push(s);
-    }
-    Scaler::from_parts(kind, center, scale).map_err(|e| match e {
-        Error::InvalidOption { reason, .. } => bad(reason),
-        other => other,
-    })
 }
 
 impl Model {
