@@ -19,10 +19,11 @@ use crate::nn::Init;
 
 mod confusion;
 mod csv;
+mod labels;
 mod scaler;
 
 pub use confusion::ConfusionMatrix;
-pub(crate) use csv::check_class_list;
+pub(crate) use labels::check_class_list;
 pub use scaler::{Scaler, ScalerKind};
 
 /// The most classes a label column may have (one-hot targets of this width are already far
