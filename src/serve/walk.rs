@@ -15,6 +15,12 @@ use crate::nn::{Bias, Connection, Loss, Mlp, Reduction};
 use crate::textbook::TextbookNet;
 use crate::trace::{Section, Trace};
 
+mod snapshot;
+mod steps;
+
+pub use steps::number;
+use steps::{Builder, letter, products};
+
 /// The most quantities a step lists; a step of a larger layer says how many it left out.
 pub const MAX_QUANTITIES: usize = 200;
 
@@ -166,89 +172,6 @@ pub struct Walk {
     pub graph: Vec<GraphNode>,
     /// The learning rate of the update.
     pub learning_rate: f64,
-}
-
-/// A number as the formulas print it: 6 decimals, trailing zeros dropped down to one
-/// (`0.5`, `1.0`, `0.231059`); scientific notation outside `[1e-6, 1e6)`.
-pub fn number(value: f64) -> String {
-    let magnitude = value.abs();
-    if value != 0.0 && !(1e-6..1e6).contains(&magnitude) {
-        return format!("{value:.6e}");
-    }
-    let text = format!("{:.6}", value + 0.0); // + 0.0: no negative zero
-    let trimmed = text.trim_end_matches('0');
-    let text = if trimmed.ends_with('.') {
-        format!("{trimmed}0")
-    } else {
-        trimmed.to_string()
-    };
-    if text == "-0.0" { "0.0".into() } else { text }
-}
-
-/// The tutorial's letters for the layers of a three-layer network, `l0`, `l1`, ... otherwise
-/// (as `backprop walkthrough` names them).
-fn letter(layers: usize, l: usize) -> String {
-    if layers == 3 {
-        ["i", "j", "k"][l].to_string()
-    } else {
-        format!("l{l}")
-    }
-}
-
-/// `a * b + c * d ...`, or a count past four terms.
-fn products(parts: &[(f64, f64)]) -> String {
-    if parts.len() > 4 {
-        return format!("(sum of {} products)", parts.len());
-    }
-    parts
-        .iter()
-        .map(|(a, b)| format!("{} * {}", number(*a), number(*b)))
-        .collect::<Vec<_>>()
-        .join(" + ")
-}
-
-struct Builder {
-    steps: Vec<Step>,
-}
-
-impl Builder {
-    fn push(&mut self, phase: Phase, title: String, reveal: Reveal, graph: GraphFocus) {
-        self.steps.push(Step {
-            phase,
-            title,
-            quantities: Vec::new(),
-            omitted: 0,
-            reveal,
-            graph,
-        });
-    }
-
-    /// Adds a quantity to the last step; its formula is only built if the step has room.
-    fn quantity(
-        &mut self,
-        section: Section,
-        name: String,
-        formula: impl FnOnce() -> String,
-        graph: f64,
-        textbook: f64,
-    ) {
-        let step = self
-            .steps
-            .last_mut()
-            .expect("internal error: a quantity belongs to a step");
-        if step.quantities.len() >= MAX_QUANTITIES {
-            step.omitted += 1;
-            return;
-        }
-        step.quantities.push(Quantity {
-            formula: format!("{name} = {} = {}", formula(), number(graph)),
-            name,
-            section,
-            graph,
-            textbook,
-            difference: graph - textbook,
-        });
-    }
 }
 
 /// Walks one association (`input`, `target`) through `net` with the update
@@ -622,95 +545,9 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
         book_after.error,
     );
 
-    let small = net.params().len() <= DIAGRAM_MAX_WEIGHTS;
-    let by_layer = |f: &dyn Fn(usize, usize, usize) -> f64| -> Vec<Vec<Vec<f64>>> {
-        if !small {
-            return Vec::new();
-        }
-        (0..last)
-            .map(|l| {
-                (0..sizes[l + 1])
-                    .map(|j| (0..sizes[l]).map(|i| f(l, i, j)).collect())
-                    .collect()
-            })
-            .collect()
-    };
-    let slot = |l, i, j| {
-        net.weight_slot(Connection {
-            layer: l,
-            from: i,
-            to: j,
-        })
-        .expect("internal error: a weight of the network")
-    };
-    let values = Values {
-        sizes: sizes.clone(),
-        activations: net
-            .spec()
-            .activations
-            .iter()
-            .map(|a| a.to_string())
-            .collect(),
-        bias,
-        x: (0..=last)
-            .map(|l| (0..sizes[l]).map(|j| eval.x(l, j)).collect())
-            .collect::<Result<_>>()?,
-        y: (0..=last)
-            .map(|l| (0..sizes[l]).map(|j| eval.y(l, j)).collect())
-            .collect::<Result<_>>()?,
-        delta: (0..=last)
-            .map(|l| {
-                if l == 0 {
-                    Ok(Vec::new())
-                } else {
-                    (0..sizes[l]).map(|j| eval.delta(l, j)).collect()
-                }
-            })
-            .collect::<Result<_>>()?,
-        target: target.to_vec(),
-        error: [eval.error(), after.error()],
-        w: by_layer(&|l, i, j| net.params()[slot(l, i, j)]),
-        grad_w: by_layer(&|l, i, j| trace.gradient[slot(l, i, j)]),
-        new_w: by_layer(&|l, i, j| trace.updated[slot(l, i, j)]),
-        b: match bias {
-            Some(_) if small => (0..last)
-                .map(|l| {
-                    (0..sizes[l + 1])
-                        .map(|j| {
-                            let s = net
-                                .bias_slot(l, j)
-                                .expect("internal error: a bias weight of the network");
-                            [net.params()[s], trace.gradient[s], trace.updated[s]]
-                        })
-                        .collect()
-                })
-                .collect(),
-            _ => Vec::new(),
-        },
-    };
+    let values = snapshot::values(net, (&eval, &after), &trace, target)?;
     let graph_nodes = if show_graph {
-        let mut depth = vec![0usize; node_count];
-        let mut nodes = Vec::with_capacity(node_count);
-        for node in graph.nodes() {
-            let index = node.index();
-            depth[index] = operands[index]
-                .iter()
-                .map(|&o| depth[o] + 1)
-                .max()
-                .unwrap_or(0);
-            let kind = graph.kind(node)?;
-            nodes.push(GraphNode {
-                label: graph
-                    .label(node)?
-                    .unwrap_or_else(|| kind.name().to_string()),
-                kind: kind.name().to_string(),
-                operands: operands[index].clone(),
-                value: node_values[index],
-                adjoint: adjoints[index],
-                depth: depth[index],
-            });
-        }
-        nodes
+        snapshot::graph_nodes(graph, &operands, &node_values, &adjoints)?
     } else {
         Vec::new()
     };
