@@ -178,7 +178,10 @@ impl Plan {
         for &v in out {
             sum += v;
         }
-        adjoints.fill(0.0);
+        // only the adjoints a pass writes: no parameter's gradient reads the others
+        for &(start, end) in &self.written {
+            adjoints[start as usize * L..end as usize * L].fill(0.0);
+        }
         row_mut::<L>(adjoints, self.output).fill(seed);
         for step in steps.iter().rev() {
             match *step {
@@ -190,7 +193,9 @@ impl Plan {
             }
         }
         for &(shadow, u) in &self.shadows {
-            add_products::<L>(partials_mut(ua, u), row::<L>(adjoints, shadow), &[1.0; L]);
+            if self.is_param(u) {
+                add_products::<L>(partials_mut(ua, u), row::<L>(adjoints, shadow), &[1.0; L]);
+            }
         }
         sum
     }
@@ -360,8 +365,12 @@ impl Plan {
                         Pair::Uniforms => {
                             let (x, z) = (uv[a as usize], uv[b as usize]);
                             let [dx, dz] = Binary::Mul.partials(x, z, 0.0);
-                            add_products::<L>(partials_mut(ua, a), &g, &[dx; L]);
-                            add_products::<L>(partials_mut(ua, b), &g, &[dz; L]);
+                            if self.is_param(a) {
+                                add_products::<L>(partials_mut(ua, a), &g, &[dx; L]);
+                            }
+                            if self.is_param(b) {
+                                add_products::<L>(partials_mut(ua, b), &g, &[dz; L]);
+                            }
                         }
                     }
                 }

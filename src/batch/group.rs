@@ -35,6 +35,11 @@ pub(super) struct Group {
     /// The positions with a row, and those of them whose row's adjoint is needed.
     pub(super) row_positions: Vec<u32>,
     pub(super) need_positions: Vec<u32>,
+    /// The positions of the uniform x uniform products.
+    pub(super) uniform_positions: Vec<u32>,
+    /// Uniforms below this index are parameters (see [`Plan::is_param`]); only their
+    /// adjoints are accumulated.
+    pub(super) params: u32,
     /// `[p * members + m]`: member `m`'s factors at position `p`: `a` holds the weight of a row
     /// product or the first uniform of a uniform product, `b` the second (unused for a row
     /// product).
@@ -110,6 +115,8 @@ impl Plan {
             rows: Vec::with_capacity(len),
             row_positions: Vec::new(),
             need_positions: Vec::new(),
+            uniform_positions: Vec::new(),
+            params: self.param_uniforms.len() as u32,
             a: vec![0; len * m_count],
             b: vec![0; len * m_count],
             packed: self.packed,
@@ -119,6 +126,7 @@ impl Plan {
             let kind = self.pair_kind[k];
             if kind == Pair::Uniforms {
                 group.rows.push(NO_ROW);
+                group.uniform_positions.push(p as u32);
                 continue;
             }
             group.rows.push(self.pair_a[k]);
@@ -417,12 +425,15 @@ impl Group {
         }
         for m in (0..m_count).rev() {
             let g = row::<L>(adjoints, self.outs[m]);
-            for (p, &r) in self.rows.iter().enumerate() {
-                if r == NO_ROW {
-                    let k = p * m_count + m;
-                    let (a, b) = (self.a[k], self.b[k]);
-                    let [da, db] = Binary::Mul.partials(uv[a as usize], uv[b as usize], 0.0);
+            for &p in &self.uniform_positions {
+                let k = p as usize * m_count + m;
+                let (a, b) = (self.a[k], self.b[k]);
+                let [da, db] = Binary::Mul.partials(uv[a as usize], uv[b as usize], 0.0);
+                // the bias node is a constant: its adjoint is never read
+                if a < self.params {
                     add_products::<L>(partials_mut(ua, a), g, &[da; L]);
+                }
+                if b < self.params {
                     add_products::<L>(partials_mut(ua, b), g, &[db; L]);
                 }
             }

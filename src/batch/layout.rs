@@ -95,6 +95,12 @@ pub(crate) struct Plan {
     pub(super) packed: usize,
     /// Whether a row's adjoint leads to a parameter.
     pub(super) need: Vec<bool>,
+    /// Runs `start..end` of the rows whose adjoint a backward pass writes: those that lead to a
+    /// parameter, and the output; a pass clears only these. The others' adjoints (the inputs',
+    /// those of nodes that depend on no parameter) are read, if at all, only on the way to a
+    /// constant's adjoint, which nothing reads: what they hold, zero or a value left by a block
+    /// of another width, changes no result.
+    pub(super) written: Vec<(u32, u32)>,
     pub(super) input_rows: Vec<u32>,
     pub(super) param_uniforms: Vec<u32>,
     pub(super) const_uniforms: Vec<(u32, f64)>,
@@ -187,6 +193,7 @@ impl Plan {
         let mut uniforms = 0u32;
         let mut const_uniforms = Vec::new();
         let mut param_uniforms = vec![0; leaves.params.len()];
+        // parameters first, so that `u < param count` tells one ([`Plan::is_param`])
         for (k, &node) in leaves.params.iter().enumerate() {
             slot[node as usize] = Slot::Uniform(uniforms);
             need_node[node as usize] = true;
@@ -234,6 +241,7 @@ impl Plan {
             groups: Vec::new(),
             packed: 0,
             need: Vec::new(),
+            written: Vec::new(),
             input_rows,
             param_uniforms,
             const_uniforms,
@@ -329,20 +337,38 @@ impl Plan {
         });
         for &(_, u) in &plan.shadows {
             // a shadow passes its adjoint on to a uniform: needed if that is a parameter
-            shadow_need.push(plan.param_uniforms.contains(&u));
+            shadow_need.push(plan.is_param(u));
         }
         plan.rows = rows as usize;
         row_need.resize(plan.rows, false);
         for (&(row, _), &n) in plan.shadows.iter().zip(&shadow_need) {
             row_need[row as usize] = n;
         }
-        plan.need = row_need;
         plan.output = match slot[output as usize] {
             Slot::Row(r) => r,
             Slot::Uniform(_) => unreachable!("internal error: the output of a plan is an op"),
         };
+        // the rows whose adjoint a backward pass writes, in runs
+        for (row, &n) in row_need.iter().enumerate() {
+            let row = row as u32;
+            if !(n || row == plan.output) {
+                continue;
+            }
+            match plan.written.last_mut() {
+                Some((_, end)) if *end == row => *end += 1,
+                _ => plan.written.push((row, row + 1)),
+            }
+        }
+        plan.need = row_need;
         plan.group_layers();
         plan
+    }
+
+    /// Whether uniform `u` is a parameter (they come first), whose adjoint is read; a
+    /// constant's is not, and the kernels may skip it.
+    #[inline(always)]
+    pub(super) fn is_param(&self, u: u32) -> bool {
+        (u as usize) < self.param_uniforms.len()
     }
 
     /// Buffers for blocks of up to `lanes` associations (see [`block_width`]).
@@ -456,6 +482,35 @@ mod tests {
             for (k, (a, b)) in g1.iter().zip(&g2).enumerate() {
                 assert_eq!(a.to_bits(), b.to_bits(), "{lanes} lanes: parameter {k}");
             }
+        }
+    }
+
+    /// A pass clears only the adjoints it writes: a workspace reused over passes whose blocks
+    /// change width (77 = 64 + 8 + 4 + 1, then 5 = 4 + 1, then 77 again), so that rows hold
+    /// values left by another layout, gives the bits of a fresh one each time.
+    #[test]
+    fn a_reused_workspace_gives_the_bits_of_a_fresh_one() {
+        let (tape, loss) = net(false);
+        let plan = Plan::new(&tape, loss);
+        assert!(
+            plan.written.iter().map(|(s, e)| e - s).sum::<u32>() < plan.rows as u32,
+            "the inputs' adjoints are never written"
+        );
+        let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.37).sin()).collect();
+        let pass = |ws: &mut PlanWorkspace, count: usize| {
+            plan.set_params(ws, tape.initial_params());
+            let loss = plan.run(ws, &[(&data, 9)], 0, count, 64, 1.0);
+            let mut grad = vec![0.0; tape.param_count()];
+            plan.take_gradients(ws, &mut grad);
+            (
+                loss.to_bits(),
+                grad.iter().map(|g| g.to_bits()).collect::<Vec<_>>(),
+            )
+        };
+        let mut reused = plan.workspace(64);
+        for count in [77, 5, 77, 64, 77] {
+            let fresh = pass(&mut plan.workspace(64), count);
+            assert_eq!(pass(&mut reused, count), fresh, "{count} associations");
         }
     }
 
