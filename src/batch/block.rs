@@ -4,6 +4,7 @@
 
 use super::group::VECTOR;
 use super::layout::{Pair, Plan, PlanWorkspace, Step};
+use super::partials::{PARTIALS, partials_mut};
 use crate::op::{Binary, Unary};
 
 /// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
@@ -378,25 +379,6 @@ impl Plan {
             Step::Group { .. } => unreachable!("internal error: groups run in `block`"),
         }
     }
-}
-
-/// Partial sums per uniform adjoint: lane `l` of every block adds into partial `l % 8`, and
-/// the eight are reduced in a fixed order when read, so that no horizontal sum is needed per
-/// product and the order does not depend on the vector width the compiler picks.
-pub(super) const PARTIALS: usize = 8;
-
-#[inline(always)]
-pub(super) fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
-    let start = u as usize * PARTIALS;
-    (&mut buf[start..start + PARTIALS])
-        .try_into()
-        .expect("internal error: eight partial sums")
-}
-
-/// The sum of the eight partial sums, in a fixed order.
-#[inline(always)]
-pub(super) fn reduce(p: &[f64; PARTIALS]) -> f64 {
-    ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]))
 }
 
 /// `dst[l % 8] += g[l] * x[l]` for every lane `l`, in lane order.

@@ -4,8 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::block::{PARTIALS, add_products, partials_mut, row};
+use super::block::{add_products, row};
 use super::layout::{Pair, Plan, PlanWorkspace, Step};
+use super::partials::{PARTIALS, partials_mut};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::op::{Binary, Scalar, Unary};

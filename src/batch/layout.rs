@@ -27,8 +27,9 @@
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::block::{PARTIALS, block_width, partials_mut, reduce};
+use super::block::block_width;
 use super::group::Group;
+use super::partials::{PARTIALS, take};
 use crate::op::{Binary, Op, Unary};
 use crate::tape::Tape;
 
@@ -397,19 +398,12 @@ impl Plan {
         self.pack(ws);
     }
 
-    /// Adds the accumulated gradient of each parameter to `grad[slot]` and starts a new
-    /// accumulation (every uniform is a parameter or a constant: both are cleared, each
-    /// parameter's partial sums in the pass that reads them).
+    /// Adds the accumulated gradient of each parameter to `grad[slot]` (one value per
+    /// parameter) and starts a new accumulation: every uniform's partial sums are cleared.
     pub(crate) fn take_gradients(&self, ws: &mut PlanWorkspace, grad: &mut [f64]) {
-        let ua = &mut ws.uniform_adjoints;
-        for (g, &u) in grad.iter_mut().zip(&self.param_uniforms) {
-            let p = partials_mut(ua, u);
-            *g += reduce(p);
-            *p = [0.0; PARTIALS];
-        }
-        for &(u, _) in &self.const_uniforms {
-            *partials_mut(ua, u) = [0.0; PARTIALS];
-        }
+        // parameter `k` is uniform `k` (`Plan::new`)
+        debug_assert_eq!(grad.len(), self.param_uniforms.len());
+        take(&mut ws.uniform_adjoints, grad);
     }
 }
 

@@ -8,6 +8,7 @@
 //!   [`crate::op`]'s rules applied lane by lane.
 //! - `group.rs` finds the layers among the `dot` steps and runs each as one step, in tiles on
 //!   8-lane vectors.
+//! - `partials.rs`: the eight partial sums of each parameter's gradient, and their reduction.
 //! - This file: [`Batch`], shards of whole blocks and the threads that take them.
 //!
 //! Anomaly mode is not a second set of checks here: a batch in anomaly mode first runs every
@@ -16,6 +17,7 @@
 mod block;
 mod group;
 mod layout;
+mod partials;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
