@@ -36,12 +36,43 @@ pub(crate) fn block_width(lanes: usize) -> usize {
         .unwrap_or(1)
 }
 
+/// Where the blocks of a run read their associations' input values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Inputs<'a> {
+    /// Association by association: `(data, width)` sources, association `t`'s values the
+    /// concatenation of each source's `data[t * width..(t + 1) * width]`, in input-slot order;
+    /// each block transposes its associations into rows.
+    Rows(&'a [(&'a [f64], usize)]),
+    /// Already in rows, block by block, as [`Plan::lay_out`] writes them.
+    LaidOut(&'a [f64]),
+}
+
+/// The blocks a run of `count` associations from `first` is cut into, in order: `(first
+/// association, width)`, each as wide as `max_width` allows (a compiled width,
+/// [`block_width`]) and the rest.
+pub(crate) fn blocks(
+    first: usize,
+    count: usize,
+    max_width: usize,
+) -> impl Iterator<Item = (usize, usize)> {
+    let max_width = block_width(max_width);
+    let end = first + count;
+    let mut start = first;
+    std::iter::from_fn(move || {
+        (start < end).then(|| {
+            let width = block_width(max_width.min(end - start));
+            start += width;
+            (start - width, width)
+        })
+    })
+}
+
 /// The arguments of [`Plan::run`], as a `pulp` operation: `with_simd` is inlined into a
 /// function compiled for the detected instruction set.
 struct Blocks<'p, 'w, 's> {
     plan: &'p Plan,
     ws: &'w mut PlanWorkspace,
-    sources: &'s [(&'s [f64], usize)],
+    inputs: Inputs<'s>,
     first: usize,
     count: usize,
     max_width: usize,
@@ -69,15 +100,14 @@ impl Plan {
             .map(|((&kind, &a), &b)| (kind, a, b))
     }
 
-    /// Forward and backward over associations `first..first + count`; each association's input
-    /// values are the concatenation of its rows in `sources` (`(data, width)`: association `t`
-    /// is `data[t * width..(t + 1) * width]`), in input-slot order. The output's adjoint is
-    /// seeded with `seed` in every lane. Returns the sum of the output over the associations,
-    /// in order; the parameters' gradients accumulate in the workspace.
+    /// Forward and backward over associations `first..first + count`, their input values read
+    /// from `inputs`, in blocks of up to `max_width`. The output's adjoint is seeded with `seed`
+    /// in every lane. Returns the sum of the output over the associations, in order; the
+    /// parameters' gradients accumulate in the workspace.
     pub(crate) fn run(
         &self,
         ws: &mut PlanWorkspace,
-        sources: &[(&[f64], usize)],
+        inputs: Inputs<'_>,
         first: usize,
         count: usize,
         max_width: usize,
@@ -90,7 +120,7 @@ impl Plan {
         pulp::Arch::new().dispatch(Blocks {
             plan: self,
             ws,
-            sources,
+            inputs,
             first,
             count,
             max_width,
@@ -98,33 +128,59 @@ impl Plan {
         })
     }
 
+    /// The input values of associations `0..count` (as [`Inputs::Rows`] gives them) in the
+    /// order the blocks of runs over them, cut into shards of whole blocks of `width`, read them:
+    /// block by block, each input slot's lanes side by side. A run given these as
+    /// [`Inputs::LaidOut`] copies rows instead of transposing its associations.
+    pub(crate) fn lay_out(
+        &self,
+        sources: &[(&[f64], usize)],
+        shards: impl Iterator<Item = (usize, usize)>,
+        width: usize,
+    ) -> Vec<f64> {
+        let n = self.input_rows.len();
+        let mut laid = Vec::new();
+        for (first, count) in shards {
+            for (start, lanes) in blocks(first, count, width) {
+                laid.resize((start + lanes) * n, 0.0);
+                let block = &mut laid[start * n..];
+                let mut slot = 0;
+                for &(data, w) in sources {
+                    for i in 0..w {
+                        let row = &mut block[(slot + i) * lanes..(slot + i + 1) * lanes];
+                        for (lane, v) in row.iter_mut().enumerate() {
+                            *v = data[(start + lane) * w + i];
+                        }
+                    }
+                    slot += w;
+                }
+            }
+        }
+        laid
+    }
+
     #[inline(always)]
     fn run_blocks<S: pulp::Simd>(&self, simd: S, blocks: Blocks<'_, '_, '_>) -> f64 {
         let Blocks {
             ws,
-            sources,
+            inputs,
             first,
             count,
             max_width,
             seed,
             ..
         } = blocks;
-        let max_width = block_width(max_width);
         let mut sum = 0.0;
-        let mut start = first;
-        let end = first + count;
-        while start < end {
-            let width = block_width(max_width.min(end - start));
+        for (start, width) in self::blocks(first, count, max_width) {
             sum += match width {
-                64 => self.block::<S, 64, 2>(simd, ws, sources, start, seed),
-                32 => self.block::<S, 32, 2>(simd, ws, sources, start, seed),
-                16 => self.block::<S, 16, 2>(simd, ws, sources, start, seed),
-                8 => self.block::<S, 8, 1>(simd, ws, sources, start, seed),
-                4 => self.block::<S, 4, 1>(simd, ws, sources, start, seed),
-                2 => self.block::<S, 2, 1>(simd, ws, sources, start, seed),
-                _ => self.block::<S, 1, 1>(simd, ws, sources, start, seed),
+                64 => self.block::<S, 64, 2>(simd, ws, inputs, start, seed),
+                32 => self.block::<S, 32, 2>(simd, ws, inputs, start, seed),
+                16 => self.block::<S, 16, 2>(simd, ws, inputs, start, seed),
+                8 => self.block::<S, 8, 1>(simd, ws, inputs, start, seed),
+                4 => self.block::<S, 4, 1>(simd, ws, inputs, start, seed),
+                2 => self.block::<S, 2, 1>(simd, ws, inputs, start, seed),
+                _ => self.block::<S, 1, 1>(simd, ws, inputs, start, seed),
             };
-            start += width;
         }
         sum
     }
@@ -137,7 +193,7 @@ impl Plan {
         &self,
         simd: S,
         ws: &mut PlanWorkspace,
-        sources: &[(&[f64], usize)],
+        inputs: Inputs<'_>,
         first: usize,
         seed: f64,
     ) -> f64 {
@@ -146,17 +202,28 @@ impl Plan {
         let uv = &ws.uniform_values;
         let ua = &mut ws.uniform_adjoints;
         let packed = &ws.packed;
-        // inputs, transposed into rows
-        let mut slot = 0;
-        for &(data, width) in sources {
-            let block = &data[first * width..(first + L) * width];
-            for i in 0..width {
-                let r = self.input_rows[slot + i] as usize * L;
-                for (lane, v) in values[r..r + L].iter_mut().enumerate() {
-                    *v = block[lane * width + i];
+        match inputs {
+            Inputs::Rows(sources) => {
+                // transposed into rows
+                let mut slot = 0;
+                for &(data, width) in sources {
+                    let block = &data[first * width..(first + L) * width];
+                    for i in 0..width {
+                        let r = self.input_rows[slot + i] as usize * L;
+                        for (lane, v) in values[r..r + L].iter_mut().enumerate() {
+                            *v = block[lane * width + i];
+                        }
+                    }
+                    slot += width;
                 }
             }
-            slot += width;
+            Inputs::LaidOut(laid) => {
+                let n = self.input_rows.len();
+                let block = &laid[first * n..(first + L) * n];
+                for (&r, lanes) in self.input_rows.iter().zip(block.chunks_exact(L)) {
+                    row_mut::<L>(values, r).copy_from_slice(lanes);
+                }
+            }
         }
         for &(shadow, u) in &self.shadows {
             row_mut::<L>(values, shadow).fill(uv[u as usize]);

@@ -409,6 +409,7 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use super::super::block::Inputs;
     use super::*;
     use crate::Graph;
 
@@ -453,7 +454,7 @@ mod tests {
         let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.61).cos()).collect();
         let mut ws = plan.workspace(lanes);
         plan.set_params(&mut ws, tape.initial_params());
-        let loss = plan.run(&mut ws, &[(&data, 9)], 0, 77, lanes, 1.0);
+        let loss = plan.run(&mut ws, Inputs::Rows(&[(&data, 9)]), 0, 77, lanes, 1.0);
         let mut grad = vec![0.0; tape.param_count()];
         plan.take_gradients(&mut ws, &mut grad);
         (loss, grad)
@@ -493,7 +494,7 @@ mod tests {
         let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.37).sin()).collect();
         let pass = |ws: &mut PlanWorkspace, count: usize| {
             plan.set_params(ws, tape.initial_params());
-            let loss = plan.run(ws, &[(&data, 9)], 0, count, 64, 1.0);
+            let loss = plan.run(ws, Inputs::Rows(&[(&data, 9)]), 0, count, 64, 1.0);
             let mut grad = vec![0.0; tape.param_count()];
             plan.take_gradients(ws, &mut grad);
             (

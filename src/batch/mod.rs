@@ -22,6 +22,7 @@ mod partials;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use block::Inputs;
 pub(crate) use block::block_width;
 pub(crate) use layout::Plan;
 use layout::PlanWorkspace;
@@ -204,7 +205,23 @@ impl Batch {
             return Err(Error::NoAssociations);
         }
         let n_in = self.tape.input_count();
-        self.run(params, &[(inputs, n_in)], count, 1.0, grad)
+        self.run(params, &[(inputs, n_in)], None, count, 1.0, grad)
+    }
+
+    /// The input values of `count` associations (as [`Batch::run`] takes them) laid out in the
+    /// rows of this batch's blocks, for data that is run again and again (full-batch training):
+    /// a run given them copies each block's rows instead of transposing its associations.
+    pub(crate) fn lay_out(&self, sources: &[(&[f64], usize)], count: usize) -> LaidOut {
+        let shards = Shards::new(count, self.width);
+        LaidOut {
+            values: self.plan.lay_out(
+                sources,
+                (0..shards.count()).map(|s| shards.get(s)),
+                self.width,
+            ),
+            count,
+            width: self.width,
+        }
     }
 
     /// The tape the batch runs.
@@ -220,11 +237,14 @@ impl Batch {
     /// The sum of the output over `count` associations, whose input values are the
     /// concatenation of their rows in `sources` (`(data, width)`: association `t` is
     /// `data[t * width..(t + 1) * width]`), in input-slot order, each lane's backward seeded
-    /// with `seed`; the gradient is added to `grad`.
+    /// with `seed`; the gradient is added to `grad`. `laid_out`, if made by [`Batch::lay_out`]
+    /// from the same sources and count, is read instead of `sources` (but for anomaly mode's
+    /// checks), with the same results.
     pub(crate) fn run(
         &mut self,
         params: &[f64],
         sources: &[(&[f64], usize)],
+        laid_out: Option<&LaidOut>,
         count: usize,
         seed: f64,
         grad: &mut [f64],
@@ -243,6 +263,12 @@ impl Batch {
         }
         let plan = &*self.plan;
         let width = self.width;
+        let inputs = match laid_out {
+            Some(laid) if laid.count == count && laid.width == width => {
+                Inputs::LaidOut(&laid.values)
+            }
+            _ => Inputs::Rows(sources),
+        };
         let shards = Shards::new(count, width);
         let shard_count = shards.count();
         let threads = self.workspaces.len().min(shard_count);
@@ -270,7 +296,7 @@ impl Batch {
                         part.fill(0.0);
                         let (gradient, e) = part.split_at_mut(p - 1);
                         let (first, count) = shards.get(s);
-                        e[0] = plan.run(ws, sources, first, count, width, seed);
+                        e[0] = plan.run(ws, inputs, first, count, width, seed);
                         plan.take_gradients(ws, gradient);
                         done.fetch_add(1, Ordering::Release);
                     }
@@ -300,7 +326,7 @@ impl Batch {
                 plan.set_params(ws, params);
                 for s in 0..shard_count {
                     let (first, count) = shards.get(s);
-                    sum += plan.run(ws, sources, first, count, width, seed);
+                    sum += plan.run(ws, inputs, first, count, width, seed);
                     plan.take_gradients(ws, grad);
                 }
             }
@@ -332,6 +358,14 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// Input values laid out for the blocks of one [`Batch`] ([`Batch::lay_out`]).
+#[derive(Clone, Debug)]
+pub(crate) struct LaidOut {
+    values: Vec<f64>,
+    count: usize,
+    width: usize,
 }
 
 /// Shards per batch, at most.
@@ -391,6 +425,57 @@ fn wait_awake_until(ready: impl Fn() -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run that reads laid-out inputs gives the bits of one that transposes them, for counts
+    /// with a tail of narrower blocks, two sources, block widths 64 and 8, 1 and 2 threads; a
+    /// layout made for another count is not used.
+    #[test]
+    fn laid_out_inputs_give_the_bits_of_transposed_ones() {
+        let g = crate::Graph::new();
+        let x: Vec<_> = (0..3).map(|i| g.input(&format!("x{i}"))).collect();
+        let t = g.input("t");
+        let hidden: Vec<_> = (0..4)
+            .map(|j| {
+                let pairs: Vec<_> = (x.iter())
+                    .enumerate()
+                    .map(|(i, &x)| (x, g.param("w", ((i * 4 + j) as f64 * 0.7).sin())))
+                    .collect();
+                g.dot(&pairs).tanh()
+            })
+            .collect();
+        let y = hidden.iter().fold(g.constant(0.1), |acc, &h| acc + h * 0.5);
+        let loss = (y - t).powi(2);
+        let tape = g.compile().unwrap();
+        let params = tape.initial_params().to_vec();
+        let (n, m) = (200, 3);
+        let inputs: Vec<f64> = (0..n * m).map(|k| (k as f64 * 0.37).cos()).collect();
+        let targets: Vec<f64> = (0..n).map(|k| (k as f64 * 0.11).sin()).collect();
+        for (lanes, threads) in [(64, 1), (64, 2), (8, 1), (8, 2)] {
+            let mut batch = tape
+                .batch(loss)
+                .unwrap()
+                .with_lanes(lanes)
+                .unwrap()
+                .with_threads(threads)
+                .unwrap();
+            for count in [200, 77, 5] {
+                let sources = [(&inputs[..count * m], m), (&targets[..count], 1)];
+                let run = |batch: &mut Batch, laid: Option<&LaidOut>| {
+                    let mut grad = vec![0.0; params.len()];
+                    let e = batch.run(&params, &sources, laid, count, 0.5, &mut grad);
+                    let bits: Vec<u64> = grad.iter().map(|g| g.to_bits()).collect();
+                    (e.unwrap().to_bits(), bits)
+                };
+                let want = run(&mut batch, None);
+                let laid = batch.lay_out(&sources, count);
+                assert_eq!(run(&mut batch, Some(&laid)), want, "{lanes} lanes, {count}");
+                let other = batch.lay_out(&[(&inputs, m), (&targets, 1)], n);
+                if count != n {
+                    assert_eq!(run(&mut batch, Some(&other)), want, "{lanes}, {count}");
+                }
+            }
+        }
+    }
 
     /// Shards cover the associations in order without gaps, whole blocks each (the last may be
     /// partial), at most `MAX_SHARDS`, never smaller than a later shard and at most one block

@@ -48,6 +48,8 @@ pub(super) fn fit_observed(
     let mut chunk_data: Vec<Vec<f64>> = vec![Vec::new(); data.len()];
     let mut errors = Vec::new();
     let mut start_params = params.to_vec();
+    // every epoch of full-batch training reads the same data: laid out for the blocks once
+    let laid_out = (config.batch == BatchMode::Full).then(|| batch.lay_out(data, t_count));
     for epoch in 1..=config.max_epochs {
         start_params.copy_from_slice(params);
         let optimiser = config.optimiser.with_learning_rate(options.schedule.rate(
@@ -65,7 +67,7 @@ pub(super) fn fit_observed(
             grad.fill(0.0);
             let weight = config.reduction.weight(chunk.len());
             let e = if config.batch == BatchMode::Full {
-                batch.run(params, data, t_count, weight, &mut grad)?
+                batch.run(params, data, laid_out.as_ref(), t_count, weight, &mut grad)?
             } else {
                 for (gathered, &(values, width)) in chunk_data.iter_mut().zip(data) {
                     gathered.clear();
@@ -78,7 +80,7 @@ pub(super) fn fit_observed(
                     .zip(data)
                     .map(|(gathered, &(_, width))| (&gathered[..], width))
                     .collect();
-                batch.run(params, &blocks, chunk.len(), weight, &mut grad)?
+                batch.run(params, &blocks, None, chunk.len(), weight, &mut grad)?
             } * weight;
             let penalty = if options.l2 > 0.0 {
                 l2_penalty(options.l2, params, &mut grad)

@@ -200,6 +200,7 @@ pub fn train_with_held_out(
     check_finite(held_out_targets, n_out, "held-out target")?;
     let mut held_out = net.batch(config.lanes.clamp(1, held_out_count))?;
     let held_out_data = [(held_out_inputs, n_in), (held_out_targets, n_out)];
+    let held_out_laid = held_out.lay_out(&held_out_data, held_out_count);
     let weight = crate::nn::Reduction::Mean.weight(held_out_count);
     let mut grad = vec![0.0; net.params().len()];
     let mut held_out_errors = Vec::new();
@@ -217,7 +218,14 @@ pub fn train_with_held_out(
             on_epoch(epoch, error);
             if failure.is_none() {
                 grad.fill(0.0);
-                match held_out.run(params, &held_out_data, held_out_count, weight, &mut grad) {
+                match held_out.run(
+                    params,
+                    &held_out_data,
+                    Some(&held_out_laid),
+                    held_out_count,
+                    weight,
+                    &mut grad,
+                ) {
                     Ok(e) => held_out_errors.push(e * weight),
                     Err(e) => failure = Some(e),
                 }

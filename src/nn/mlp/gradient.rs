@@ -58,7 +58,7 @@ impl Mlp {
         }
         let weight = reduction.weight(t_count);
         let sources = [(inputs, self.spec.sizes[0]), (targets, self.targets.len())];
-        let error = batch.run(&self.params, &sources, t_count, weight, grad)?;
+        let error = batch.run(&self.params, &sources, None, t_count, weight, grad)?;
         Ok(error * weight)
     }
 
