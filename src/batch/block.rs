@@ -9,17 +9,23 @@ use crate::op::{Binary, Unary};
 
 /// Runs `$body` with `$op` bound to a constant for the ops without a parameter, so that a loop
 /// over the lanes inside it is compiled for that one op (no dispatch per lane; with
-/// the engine's own `exp`, a loop of sigmoids vectorises whole).
+/// the engine's own `exp`, a loop of sigmoids vectorises whole). `unswitched!(binary ...)` does
+/// the same for a [`Binary`] op.
 macro_rules! unswitched {
-    ($op:expr, |$name:ident| $body:block) => {
-        unswitched!($op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu, Abs)
+    (binary $op:expr, |$name:ident| $body:block) => {
+        unswitched!(Binary; $op, |$name| $body, Add, Sub, Mul, Div)
     };
-    ($op:expr, |$name:ident| $body:block, $($fixed:ident),+) => {
+    ($op:expr, |$name:ident| $body:block) => {
+        unswitched!(Unary; $op, |$name| $body, Identity, Neg, Exp, Ln, Sigmoid, Tanh, Relu, Abs)
+    };
+    ($kind:ident; $op:expr, |$name:ident| $body:block, $($fixed:ident),+) => {
         match $op {
-            $(Unary::$fixed => {
-                let $name = Unary::$fixed;
+            $($kind::$fixed => {
+                let $name = $kind::$fixed;
                 $body
             })+
+            // the ops with a parameter (a binary op has none)
+            #[allow(unreachable_patterns)]
             $name => $body,
         }
     };
@@ -283,9 +289,11 @@ impl Plan {
             Step::Binary { op, out, a, b } => {
                 let (x, z) = (*row::<L>(values, a), *row::<L>(values, b));
                 let y = row_mut::<L>(values, out);
-                for l in 0..L {
-                    y[l] = op.value(x[l], z[l]);
-                }
+                unswitched!(binary op, |op| {
+                    for l in 0..L {
+                        y[l] = op.value(x[l], z[l]);
+                    }
+                });
             }
             Step::Nary {
                 op,
@@ -363,9 +371,11 @@ impl Plan {
                 );
                 let mut da = [0.0; L];
                 let mut db = [0.0; L];
-                for l in 0..L {
-                    [da[l], db[l]] = op.partials(x[l], z[l], y[l]);
-                }
+                unswitched!(binary op, |op| {
+                    for l in 0..L {
+                        [da[l], db[l]] = op.partials(x[l], z[l], y[l]);
+                    }
+                });
                 // a and b may be the same row (x * x): two separate accumulations
                 if self.need[a as usize] {
                     let ga = row_mut::<L>(adjoints, a);
