@@ -183,7 +183,7 @@ impl Plan {
                 32 => self.block::<S, 32, 2>(simd, ws, inputs, start, seed),
                 16 => self.block::<S, 16, 2>(simd, ws, inputs, start, seed),
                 8 => self.block::<S, 8, 1>(simd, ws, inputs, start, seed),
-                4 => self.block::<S, 4, 1>(simd, ws, inputs, start, seed),
+                4 => self.block4(simd, ws, inputs, start, seed),
                 2 => self.block::<S, 2, 1>(simd, ws, inputs, start, seed),
                 _ => self.block::<S, 1, 1>(simd, ws, inputs, start, seed),
             };
@@ -191,9 +191,27 @@ impl Plan {
         sum
     }
 
-    /// One block of `L` lanes. With 8-lane vectors and `L >= 8`, the [`Group`] steps run (on
-    /// `H` vectors at a time in the forward pass, `8 * H` dividing `L`); otherwise every `dot`
-    /// runs on its own.
+    /// A block of 4 lanes, on AVX2's vectors of 4 where the CPU has them (inside a function
+    /// compiled for AVX-512 or AVX2, they are its instructions).
+    #[inline(always)]
+    fn block4<S: pulp::Simd>(
+        &self,
+        simd: S,
+        ws: &mut PlanWorkspace,
+        inputs: Inputs<'_>,
+        first: usize,
+        seed: f64,
+    ) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            return self.block::<pulp::x86::V3, 4, 1>(v3, ws, inputs, first, seed);
+        }
+        self.block::<S, 4, 1>(simd, ws, inputs, first, seed)
+    }
+
+    /// One block of `L` lanes. With 8-lane vectors and `L >= 8`, or 4-lane vectors and
+    /// `L = 4`, the [`Group`] steps run (on `H` vectors at a time in the forward pass); otherwise
+    /// every `dot` runs on its own.
     #[inline(always)]
     fn block<S: pulp::Simd, const L: usize, const H: usize>(
         &self,
@@ -234,7 +252,9 @@ impl Plan {
         for &(shadow, u) in &self.shadows {
             row_mut::<L>(values, shadow).fill(uv[u as usize]);
         }
-        let steps = if S::F64_LANES == VECTOR && L >= VECTOR {
+        // groups run on vectors of 8 lanes, or of 4 in a block of 4 (a vector of lanes holds
+        // the partial sums of a weight's gradient from its first: they must not wrap)
+        let steps = if (S::F64_LANES == VECTOR && L >= VECTOR) || (S::F64_LANES == 4 && L == 4) {
             &self.grouped
         } else {
             &self.steps

@@ -209,19 +209,20 @@ pub(super) const VECTOR: usize = PARTIALS;
 /// Tiles of four neurons (or rows), then one at a time.
 const TILE: usize = 4;
 
-/// The vector of lanes `start..start + 8` of `buf` (`S` has 8 lanes).
+/// The vector of lanes `start..start + S::F64_LANES` of `buf`.
 #[inline(always)]
 fn load<S: pulp::Simd>(buf: &[f64], start: usize) -> S::f64s {
-    S::as_simd_f64s(&buf[start..start + VECTOR]).0[0]
+    S::as_simd_f64s(&buf[start..start + S::F64_LANES]).0[0]
 }
 
 #[inline(always)]
 fn store<S: pulp::Simd>(buf: &mut [f64], start: usize, v: S::f64s) {
-    S::as_mut_simd_f64s(&mut buf[start..start + VECTOR]).0[0] = v;
+    S::as_mut_simd_f64s(&mut buf[start..start + S::F64_LANES]).0[0] = v;
 }
 
-/// A vector of 8 lanes as a [`Scalar`], so that the kernels apply [`crate::op`]'s rules to
-/// eight associations at once: each lane computes what a lone [`Step::Dot`] computes in it.
+/// A vector of 8 lanes (4 in a block of 4) as a [`Scalar`], so that the kernels apply
+/// [`crate::op`]'s rules to that many associations at once: each lane computes what a lone
+/// [`Step::Dot`] computes in it.
 #[derive(Clone, Copy)]
 struct Lanes<S: pulp::Simd> {
     simd: S,
@@ -308,10 +309,10 @@ impl<S: pulp::Simd> Scalar for Lanes<S> {
     }
 }
 
-/// The kernels of a [`Group`], on vectors of 8 lanes, in [`Lanes`]: each lane does exactly what
-/// a lone [`Step::Dot`] does in that lane, a product then a sum ([`Binary::Mul`]'s value, then
-/// the sum's; never fused), and the chain rule with `mul`'s partials from
-/// [`Binary::partials`].
+/// The kernels of a [`Group`], on vectors of 8 lanes (4 in a block of 4), in [`Lanes`]: each
+/// lane does exactly what a lone [`Step::Dot`] does in that lane, a product then a sum
+/// ([`Binary::Mul`]'s value, then the sum's; never fused), and the chain rule with `mul`'s
+/// partials from [`Binary::partials`].
 impl Group {
     fn members(&self) -> usize {
         self.outs.len()
@@ -346,7 +347,7 @@ impl Group {
         let m_count = self.members();
         let weights = &packed[self.packed..self.packed + self.rows.len() * m_count];
         let zero = Lanes::splat(simd, 0.0);
-        for c0 in (0..L).step_by(H * VECTOR) {
+        for c0 in (0..L).step_by(H * S::F64_LANES) {
             let mut acc = [[zero; H]; MT];
             for (p, &r) in self.rows.iter().enumerate() {
                 let w: &[f64; MT] = chunk::<MT>(weights, p * m_count + m0);
@@ -361,7 +362,7 @@ impl Group {
                 } else {
                     let mut x = [zero; H];
                     for h in 0..H {
-                        x[h] = Lanes::load(simd, values, r as usize * L + c0 + h * VECTOR);
+                        x[h] = Lanes::load(simd, values, r as usize * L + c0 + h * S::F64_LANES);
                     }
                     for t in 0..MT {
                         let w = Lanes::splat(simd, w[t]);
@@ -373,7 +374,7 @@ impl Group {
             }
             for t in 0..MT {
                 for h in 0..H {
-                    let out = self.outs[m0 + t] as usize * L + c0 + h * VECTOR;
+                    let out = self.outs[m0 + t] as usize * L + c0 + h * S::F64_LANES;
                     store::<S>(values, out, acc[t][h].v);
                 }
             }
@@ -442,7 +443,7 @@ impl Group {
     }
 
     /// `adjoint(row) += adjoint(member) * weight` for the rows at `positions`, over the
-    /// members from the last, 8 lanes at a time.
+    /// members from the last, a vector of lanes at a time.
     #[inline(always)]
     fn row_adjoint_tile<S: pulp::Simd, const L: usize, const PT: usize>(
         &self,
@@ -459,7 +460,7 @@ impl Group {
         // `mul`'s partial with respect to the row is the weight: it does not read the row's
         // value (or the product), which this tile has no need to load
         let unread = Lanes::splat(simd, 0.0);
-        for c0 in (0..L).step_by(VECTOR) {
+        for c0 in (0..L).step_by(S::F64_LANES) {
             let mut acc = [unread; PT];
             for q in 0..PT {
                 acc[q] = Lanes::load(simd, adjoints, rows[q] + c0);
@@ -512,7 +513,7 @@ impl Group {
         for q in 0..PT {
             x_at[q] = self.rows[positions[q] as usize] as usize * L;
         }
-        for c0 in (0..L).step_by(VECTOR) {
+        for c0 in (0..L).step_by(S::F64_LANES) {
             let mut g = [unread; MT];
             let mut x = [unread; PT];
             for t in 0..MT {
