@@ -443,7 +443,7 @@ impl Group {
     }
 
     /// `adjoint(row) += adjoint(member) * weight` for the rows at `positions`, over the
-    /// members from the last, a vector of lanes at a time.
+    /// members from the last, up to four vectors of lanes at a time.
     #[inline(always)]
     fn row_adjoint_tile<S: pulp::Simd, const L: usize, const PT: usize>(
         &self,
@@ -452,29 +452,61 @@ impl Group {
         adjoints: &mut [f64],
         weights: &[f64],
     ) {
+        if L >= 4 * S::F64_LANES {
+            self.row_adjoint_chunks::<S, L, PT, 4>(simd, positions, adjoints, weights);
+        } else if L >= 2 * S::F64_LANES {
+            self.row_adjoint_chunks::<S, L, PT, 2>(simd, positions, adjoints, weights);
+        } else {
+            self.row_adjoint_chunks::<S, L, PT, 1>(simd, positions, adjoints, weights);
+        }
+    }
+
+    /// [`Group::row_adjoint_tile`] on `CH` vectors of lanes at a time: each member's adjoint
+    /// and weights are read once for `CH * PT` vectors of sums.
+    #[inline(always)]
+    fn row_adjoint_chunks<S: pulp::Simd, const L: usize, const PT: usize, const CH: usize>(
+        &self,
+        simd: S,
+        positions: &[u32],
+        adjoints: &mut [f64],
+        weights: &[f64],
+    ) {
         let m_count = self.members();
+        let lanes = S::F64_LANES;
         let mut rows = [0; PT];
+        let mut weights_at = [0; PT];
         for q in 0..PT {
             rows[q] = self.rows[positions[q] as usize] as usize * L;
+            weights_at[q] = positions[q] as usize * m_count;
         }
         // `mul`'s partial with respect to the row is the weight: it does not read the row's
         // value (or the product), which this tile has no need to load
         let unread = Lanes::splat(simd, 0.0);
-        for c0 in (0..L).step_by(S::F64_LANES) {
-            let mut acc = [unread; PT];
+        for c0 in (0..L).step_by(CH * lanes) {
+            let mut acc = [[unread; CH]; PT];
             for q in 0..PT {
-                acc[q] = Lanes::load(simd, adjoints, rows[q] + c0);
+                for c in 0..CH {
+                    acc[q][c] = Lanes::load(simd, adjoints, rows[q] + c0 + c * lanes);
+                }
             }
             for m in (0..m_count).rev() {
-                let g = Lanes::load(simd, adjoints, self.outs[m] as usize * L + c0);
+                let mut d_row = [unread; PT];
                 for q in 0..PT {
-                    let w = Lanes::splat(simd, weights[positions[q] as usize * m_count + m]);
-                    let [d_row, _] = Binary::Mul.partials(unread, w, unread);
-                    acc[q] = acc[q] + g * d_row;
+                    let w = Lanes::splat(simd, weights[weights_at[q] + m]);
+                    [d_row[q], _] = Binary::Mul.partials(unread, w, unread);
+                }
+                let g_at = self.outs[m] as usize * L + c0;
+                for c in 0..CH {
+                    let g = Lanes::load(simd, adjoints, g_at + c * lanes);
+                    for q in 0..PT {
+                        acc[q][c] = acc[q][c] + g * d_row[q];
+                    }
                 }
             }
             for q in 0..PT {
-                store::<S>(adjoints, rows[q] + c0, acc[q].v);
+                for c in 0..CH {
+                    store::<S>(adjoints, rows[q] + c0 + c * lanes, acc[q][c].v);
+                }
             }
         }
     }
