@@ -298,8 +298,7 @@ impl Plan {
     fn forward<const L: usize>(&self, step: &Step, values: &mut [f64], uv: &[f64]) {
         match *step {
             Step::Unary { op, out, a } => {
-                let x = *row::<L>(values, a);
-                let y = row_mut::<L>(values, out);
+                let (x, y) = row_and_row_mut::<L>(values, a, out);
                 unswitched!(op, |op| {
                     for l in 0..L {
                         y[l] = op.value(x[l]);
@@ -373,9 +372,8 @@ impl Plan {
                 if !self.need[a as usize] {
                     return;
                 }
-                let g = *row::<L>(adjoints, out);
+                let (g, ga) = row_and_row_mut::<L>(adjoints, out, a);
                 let (x, y) = (row::<L>(values, a), row::<L>(values, out));
-                let ga = row_mut::<L>(adjoints, a);
                 unswitched!(op, |op| {
                     for l in 0..L {
                         ga[l] += g[l] * op.derivative(x[l], y[l]);
@@ -512,6 +510,23 @@ pub(super) fn row<const L: usize>(buf: &[f64], r: u32) -> &[f64; L] {
     buf[start..start + L]
         .try_into()
         .expect("internal error: a row has L lanes")
+}
+
+/// Row `r` to read and row `w` to write (`r != w`), without copying either.
+#[inline(always)]
+fn row_and_row_mut<const L: usize>(buf: &mut [f64], r: u32, w: u32) -> (&[f64; L], &mut [f64; L]) {
+    let (r, w) = (r as usize * L, w as usize * L);
+    let (read, write) = if r < w {
+        let (low, high) = buf.split_at_mut(w);
+        (&low[r..r + L], &mut high[..L])
+    } else {
+        let (low, high) = buf.split_at_mut(r);
+        (&high[..L], &mut low[w..w + L])
+    };
+    (
+        read.try_into().expect("internal error: a row has L lanes"),
+        write.try_into().expect("internal error: a row has L lanes"),
+    )
 }
 
 #[inline(always)]
