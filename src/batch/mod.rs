@@ -7,7 +7,7 @@
 //! - `block.rs` runs one block: one loop forward, one loop backward over the plan's steps, with
 //!   [`crate::op`]'s rules applied lane by lane.
 //! - `group.rs` finds the layers among the `dot` steps and runs each as one step, in tiles on
-//!   8-lane vectors.
+//!   8-lane vectors (4-lane ones in a block of 4).
 //! - `partials.rs`: the eight partial sums of each parameter's gradient, and their reduction.
 //! - This file: [`Batch`], shards of whole blocks and the threads that take them.
 //!
