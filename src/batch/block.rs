@@ -73,6 +73,29 @@ pub(crate) fn blocks(
     })
 }
 
+/// The input values of associations `first..first + lanes` (as [`Inputs::Rows`] gives them)
+/// transposed into rows of `lanes`: input slot `s`'s row starts at `buf[row(s)]`.
+#[inline(always)]
+fn transpose(
+    sources: &[(&[f64], usize)],
+    first: usize,
+    lanes: usize,
+    buf: &mut [f64],
+    row: impl Fn(usize) -> usize,
+) {
+    let mut slot = 0;
+    for &(data, width) in sources {
+        let block = &data[first * width..(first + lanes) * width];
+        for i in 0..width {
+            let r = row(slot + i);
+            for (lane, v) in buf[r..r + lanes].iter_mut().enumerate() {
+                *v = block[lane * width + i];
+            }
+        }
+        slot += width;
+    }
+}
+
 /// The arguments of [`Plan::run`], as a `pulp` operation: `with_simd` is inlined into a
 /// function compiled for the detected instruction set.
 struct Blocks<'p, 'w, 's> {
@@ -149,17 +172,9 @@ impl Plan {
         for (first, count) in shards {
             for (start, lanes) in blocks(first, count, width) {
                 laid.resize((start + lanes) * n, 0.0);
-                let block = &mut laid[start * n..];
-                let mut slot = 0;
-                for &(data, w) in sources {
-                    for i in 0..w {
-                        let row = &mut block[(slot + i) * lanes..(slot + i + 1) * lanes];
-                        for (lane, v) in row.iter_mut().enumerate() {
-                            *v = data[(start + lane) * w + i];
-                        }
-                    }
-                    slot += w;
-                }
+                transpose(sources, start, lanes, &mut laid[start * n..], |slot| {
+                    slot * lanes
+                });
             }
         }
         laid
@@ -228,18 +243,8 @@ impl Plan {
         let packed = &ws.packed;
         match inputs {
             Inputs::Rows(sources) => {
-                // transposed into rows
-                let mut slot = 0;
-                for &(data, width) in sources {
-                    let block = &data[first * width..(first + L) * width];
-                    for i in 0..width {
-                        let r = self.input_rows[slot + i] as usize * L;
-                        for (lane, v) in values[r..r + L].iter_mut().enumerate() {
-                            *v = block[lane * width + i];
-                        }
-                    }
-                    slot += width;
-                }
+                let row = |slot: usize| self.input_rows[slot] as usize * L;
+                transpose(sources, first, L, values, row);
             }
             Inputs::LaidOut(laid) => {
                 let n = self.input_rows.len();
@@ -281,7 +286,8 @@ impl Plan {
             match *step {
                 Step::Group { index } => {
                     let group = &self.groups[index as usize];
-                    group.backward::<S, L>(simd, values, adjoints, (uv, ua), packed);
+                    let is_param = |u| self.is_param(u);
+                    group.backward::<S, L>(simd, values, adjoints, (uv, ua), packed, is_param);
                 }
                 _ => self.backward::<L>(step, values, adjoints, uv, ua),
             }

@@ -38,9 +38,6 @@ pub(super) struct Group {
     pub(super) need_positions: Vec<u32>,
     /// The positions of the uniform x uniform products.
     pub(super) uniform_positions: Vec<u32>,
-    /// Uniforms below this index are parameters (see [`Plan::is_param`]); only their
-    /// adjoints are accumulated.
-    pub(super) params: u32,
     /// `[p * members + m]`: member `m`'s factors at position `p`: `a` holds the weight of a row
     /// product or the first uniform of a uniform product, `b` the second (unused for a row
     /// product).
@@ -117,7 +114,6 @@ impl Plan {
             row_positions: Vec::new(),
             need_positions: Vec::new(),
             uniform_positions: Vec::new(),
-            params: self.param_uniforms.len() as u32,
             a: vec![0; len * m_count],
             b: vec![0; len * m_count],
             packed: self.packed,
@@ -392,6 +388,7 @@ impl Group {
         adjoints: &mut [f64],
         (uv, ua): (&[f64], &mut [f64]),
         packed: &[f64],
+        is_param: impl Fn(u32) -> bool,
     ) {
         let m_count = self.members();
         let weights = &packed[self.packed..self.packed + self.rows.len() * m_count];
@@ -432,10 +429,10 @@ impl Group {
                 let (a, b) = (self.a[k], self.b[k]);
                 let [da, db] = Binary::Mul.partials(uv[a as usize], uv[b as usize], 0.0);
                 // the bias node is a constant: its adjoint is never read
-                if a < self.params {
+                if is_param(a) {
                     add_products::<L>(partials_mut(ua, a), g, &[da; L]);
                 }
-                if b < self.params {
+                if is_param(b) {
                     add_products::<L>(partials_mut(ua, b), g, &[db; L]);
                 }
             }
