@@ -9,7 +9,7 @@
 //! Every request opens a new connection (`Connection: close`), so latencies include the TCP
 //! handshake on loopback.
 
-#[path = "../tests/http/mod.rs"]
+#[path = "../tests/it/http.rs"]
 mod http;
 
 use std::net::SocketAddr;

@@ -8,6 +8,7 @@
 //! WebDriver is spoken with the same small HTTP client as the server tests (`tests/http`): a
 //! handful of JSON requests, no WebDriver crate and its async runtime.
 
+#[path = "it/http.rs"]
 mod http;
 
 use std::net::{SocketAddr, TcpListener};

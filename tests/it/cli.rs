@@ -1,7 +1,7 @@
 //! The command line, end to end: every subcommand's output, the files it writes, its exit codes
 //! (0 success, 1 a failure to fix, 2 wrong usage) and its one-line errors.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

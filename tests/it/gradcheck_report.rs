@@ -18,7 +18,7 @@ fn report_on_the_worked_example_matches_snapshot() {
     .unwrap();
     assert!(report.passed());
     // gradients to 10 digits; the error columns are only orders of magnitude
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("gradcheck_worked_example", report.render());
     });
 }

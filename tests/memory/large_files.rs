@@ -7,10 +7,8 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-/// The tests here measure memory: one at a time.
-static MEASURING: Mutex<()> = Mutex::new(());
+use crate::MEASURING;
 
 /// x_0, w, then a `mul` and a `sigmoid` per link.
 const NODES: usize = 100_000;

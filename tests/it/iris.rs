@@ -1,7 +1,7 @@
 //! The iris example: word labels, scaling fitted on the training split, a saved model
 //! reloaded into a fresh network, predictions on a CSV file by column name.
 
-#[path = "../examples/iris.rs"]
+#[path = "../../examples/iris.rs"]
 mod example;
 
 #[test]

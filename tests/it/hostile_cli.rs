@@ -4,7 +4,7 @@
 //! `tests/cli.rs` has the happy paths and a few loosely checked failures; the library's side of
 //! each case is in `tests/hostile_library.rs` and the per-topic test files.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

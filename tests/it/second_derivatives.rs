@@ -108,7 +108,7 @@ fn hessian_of_the_tutorials_error_matches_finite_differences_of_its_gradient() {
     // d2E/dw_jk^2 = y_j^2 (E = 1/2 (y_k - y')^2 with y_k linear in w_jk)
     let s = 1.0 / (1.0 + (-1.0f64).exp());
     assert!(close(report.symbolic[4][4], s * s));
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("hessian_worked_example", report.render());
     });
 }

@@ -2,7 +2,7 @@
 //! `walkthrough`'s exact values and the textbook delta rule, every refusal, sessions apart,
 //! limits, training, the saved model, and the command stopping on Ctrl-C.
 
-mod http;
+use crate::http;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

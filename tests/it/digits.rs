@@ -1,6 +1,6 @@
 //! The digits example reaches its stated held-out accuracy from its fixed seed.
 
-#[path = "../examples/digits.rs"]
+#[path = "../../examples/digits.rs"]
 mod example;
 
 #[test]

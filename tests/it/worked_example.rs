@@ -15,7 +15,7 @@ fn rounds_to(value: f64, printed: &str) -> bool {
 #[test]
 fn trace_matches_snapshot() {
     let trace = worked_example_trace().unwrap();
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("worked_example_trace", trace.render(&worked_example_figures()));
     });
 }

@@ -4,12 +4,9 @@
 //! checked against forward-mode derivatives in a plain loop (O(1) memory, and a method that
 //! shares nothing with the engine's reverse sweep).
 
-use std::sync::Mutex;
-
 use backprop::Graph;
 
-/// The tests here measure the process's memory: one at a time.
-static MEASURING: Mutex<()> = Mutex::new(());
+use crate::MEASURING;
 
 const STACK: usize = 256 * 1024;
 
