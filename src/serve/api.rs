@@ -8,12 +8,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::plane::{Feature, Plane};
+use super::presets::PlaneSet;
 use super::session::Session;
 use super::walk::{Walk, walk};
 use super::{Limits, presets};
 use crate::data::{CsvOptions, Dataset};
 use crate::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
-use crate::train::{BatchMode, Optimiser, TrainConfig, train};
+use crate::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_with};
 
 /// The most points of a 2-D data set sent for the decision surface's scatter.
 const MAX_POINTS: usize = 2_000;
@@ -60,7 +62,26 @@ enum InitRequest {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 enum DataRequest {
     Preset(Preset),
-    Csv { text: String, targets: Vec<String> },
+    Csv {
+        text: String,
+        targets: Vec<String>,
+    },
+    /// Points in the plane, read through features, some held out for testing.
+    Plane(PlaneRequest),
+}
+
+/// The most points of a generated data set.
+const MAX_PLANE_POINTS: usize = 2_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaneRequest {
+    set: PlaneSet,
+    count: usize,
+    noise: f64,
+    test_fraction: f64,
+    features: Vec<Feature>,
+    seed: u64,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -95,6 +116,12 @@ pub(crate) struct TrainRequest {
     /// The decision surface's grid size (2-D inputs only), if wanted.
     #[serde(default)]
     surface: Option<usize>,
+    /// The grid size of every neuron's output over the plane (with `surface` only), if wanted.
+    #[serde(default)]
+    heatmaps: Option<usize>,
+    /// `alpha` of the L2 penalty `alpha * sum_p p^2` (0: none).
+    #[serde(default)]
+    l2: f64,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -185,6 +212,7 @@ fn new_session(mut net: Mlp, data: Dataset) -> Session {
         errors: Vec::new(),
         version: 0,
         walk: None,
+        plane: None,
     }
 }
 
@@ -267,31 +295,71 @@ fn build_network(request: NetworkRequest, limits: &Limits) -> Result<Mlp, ApiErr
     Ok(net)
 }
 
-fn build_data(request: DataRequest, limits: &Limits) -> Result<Dataset, ApiError> {
-    Ok(match request {
-        DataRequest::Preset(Preset::Worked) => presets::worked(),
-        DataRequest::Preset(Preset::Xor) => Dataset::xor(),
-        DataRequest::Preset(Preset::Moons) => presets::two_moons(100, 0.1, 0),
-        DataRequest::Csv { text, targets } => {
-            if targets.is_empty() {
-                return Err(ApiError::invalid(
-                    "csv targets",
-                    "name at least one target column",
-                ));
-            }
-            let options = CsvOptions::columns(&targets)
-                .with_max_bytes(limits.max_body_bytes)
-                .with_max_rows(limits.max_associations);
-            Dataset::from_csv_str(&text, &options)?
+fn build_data(request: DataRequest, limits: &Limits) -> Result<(Dataset, Option<Plane>), ApiError> {
+    if let DataRequest::Plane(plane) = request {
+        if !(1..=MAX_PLANE_POINTS).contains(&plane.count) {
+            return Err(ApiError::invalid(
+                "count",
+                format!("from 1 to {MAX_PLANE_POINTS} points, got {}", plane.count),
+            ));
         }
-    })
+        let noise = finite("noise", plane.noise)?;
+        if !(0.0..=1.0).contains(&noise) {
+            return Err(ApiError::invalid(
+                "noise",
+                format!("from 0 to 1, got {noise}"),
+            ));
+        }
+        let raw = plane.set.generate(plane.count, noise, plane.seed);
+        let (plane, train) = Plane::new(&raw, plane.features, plane.test_fraction, plane.seed)?;
+        return Ok((train, Some(plane)));
+    }
+    Ok((
+        match request {
+            DataRequest::Preset(Preset::Worked) => presets::worked(),
+            DataRequest::Preset(Preset::Xor) => Dataset::xor(),
+            DataRequest::Preset(Preset::Moons) => presets::two_moons(100, 0.1, 0),
+            DataRequest::Csv { text, targets } => {
+                if targets.is_empty() {
+                    return Err(ApiError::invalid(
+                        "csv targets",
+                        "name at least one target column",
+                    ));
+                }
+                let options = CsvOptions::columns(&targets)
+                    .with_max_bytes(limits.max_body_bytes)
+                    .with_max_rows(limits.max_associations);
+                Dataset::from_csv_str(&text, &options)?
+            }
+            DataRequest::Plane(_) => unreachable!("internal error: handled above"),
+        },
+        None,
+    ))
 }
+
+/// The plane of the session's data, if its points lie in one: generated points, or a data set
+/// of 2 inputs and 1 target with at least 4 associations (fewer make no picture).
+fn plane_of(session: &Session) -> Option<std::borrow::Cow<'_, Plane>> {
+    match &session.plane {
+        Some(plane) => Some(std::borrow::Cow::Borrowed(plane)),
+        None if session.data.len() >= 4 => {
+            Plane::of_data(&session.data).map(std::borrow::Cow::Owned)
+        }
+        None => None,
+    }
+}
+
+/// The side of the decision surface and of the neuron heatmaps sent with a summary.
+const SUMMARY_PICTURES: (usize, usize) = (40, 16);
 
 /// What the page needs to draw after a build or a reset.
 fn summary(session: &Session) -> Value {
     let net = &session.net;
     let data = &session.data;
-    let points: Vec<[f64; 3]> = if data.n_inputs() == 2 && data.len() <= MAX_POINTS {
+    let plane = plane_of(session);
+    let points: Vec<[f64; 3]> = if let Some(plane) = &plane {
+        plane.points.iter().take(MAX_POINTS).copied().collect()
+    } else if data.n_inputs() == 2 && data.len() <= MAX_POINTS {
         (0..data.len())
             .filter_map(|t| data.association(t).ok())
             .map(|(x, y)| [x[0], x[1], y[0]])
@@ -307,7 +375,12 @@ fn summary(session: &Session) -> Value {
         "weights": net.params().len(),
         "graph_nodes": net.graph().len(),
         "associations": data.len(),
-        "input_names": data.input_names(),
+        "input_names": match &plane {
+            Some(plane) if session.plane.is_some() => plane.names().into_iter().map(String::from).collect(),
+            _ => data.input_names().to_vec(),
+        },
+        "test_points": plane.as_ref().map(|p| p.test_points.clone()).unwrap_or_default(),
+        "pictures": plane.as_ref().and_then(|p| p.pictures(net, SUMMARY_PICTURES.0, Some(SUMMARY_PICTURES.1)).ok()),
         "target_names": data.target_names(),
         "points": points,
         "epochs": session.epochs,
@@ -330,7 +403,7 @@ pub(crate) fn build(
     limits: &Limits,
 ) -> Result<Value, ApiError> {
     let net = build_network(request.network, limits)?;
-    let data = build_data(request.data, limits)?;
+    let (data, plane) = build_data(request.data, limits)?;
     let (n_in, n_out) = (net.sizes()[0], net.sizes()[net.layers()]);
     if (data.n_inputs(), data.n_targets()) != (n_in, n_out) {
         return Err(ApiError::invalid(
@@ -346,6 +419,7 @@ pub(crate) fn build(
     let version = session.version + 1;
     *session = new_session(net, data);
     session.version = version;
+    session.plane = plane;
     Ok(summary(session))
 }
 
@@ -477,18 +551,41 @@ pub(crate) fn train_epochs(
     let start = Instant::now();
     session.version += 1;
     let (inputs, targets) = (session.data.inputs(), session.data.targets());
-    let history = train(&mut session.net, inputs, targets, &config, |_, _| {})?;
+    let options = RunOptions::default().with_l2(request.l2);
+    let history = train_with(
+        &mut session.net,
+        inputs,
+        targets,
+        &config,
+        &options,
+        |_, _| {},
+    )?;
     let elapsed = start.elapsed();
     session.epochs += history.epochs();
     let room = MAX_CURVE.saturating_sub(session.errors.len());
     session
         .errors
         .extend(history.errors.iter().take(room).copied());
-    let surface = match request.surface {
-        Some(n) if session.data.n_inputs() == 2 => Some(surface(session, n)?),
+    let plane = plane_of(session);
+    let surface = match (request.surface, &plane) {
+        (Some(n), Some(plane)) => Some(plane.pictures(
+            &session.net,
+            n,
+            request.heatmaps.map(|h| h.clamp(2, limits.max_surface)),
+        )?),
         _ => None,
     };
+    // the training and test errors per association at the weights reached, for the curves
+    let (mean_error, test_error) = match &plane {
+        Some(plane) => (
+            Some(session.net.gradient(inputs, targets, Reduction::Mean)?.0),
+            plane.test_error(&session.net)?,
+        ),
+        None => (None, None),
+    };
     Ok(json!({
+        "mean_error": mean_error,
+        "test_error": test_error,
         "epochs_run": history.epochs(),
         "epochs": session.epochs,
         "errors": history.errors,
@@ -496,34 +593,6 @@ pub(crate) fn train_epochs(
         "seconds": elapsed.as_secs_f64(),
         "surface": surface,
     }))
-}
-
-/// The first output over an `n x n` grid covering the data (with a margin), row by row from
-/// the top.
-fn surface(session: &Session, n: usize) -> Result<Value, ApiError> {
-    let data = &session.data;
-    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for t in 0..data.len() {
-        let (x, _) = data.association(t)?;
-        for d in 0..2 {
-            lo[d] = lo[d].min(x[d]);
-            hi[d] = hi[d].max(x[d]);
-        }
-    }
-    for d in 0..2 {
-        let margin = ((hi[d] - lo[d]) * 0.1).max(0.5);
-        lo[d] -= margin;
-        hi[d] += margin;
-    }
-    let mut values = Vec::with_capacity(n * n);
-    for row in 0..n {
-        let y = hi[1] - (hi[1] - lo[1]) * row as f64 / (n - 1) as f64;
-        for col in 0..n {
-            let x = lo[0] + (hi[0] - lo[0]) * col as f64 / (n - 1) as f64;
-            values.push(session.net.predict(&[x, y])?[0]);
-        }
-    }
-    Ok(json!({ "x": [lo[0], hi[0]], "y": [lo[1], hi[1]], "n": n, "values": values }))
 }
 
 /// `GET /api/model`: the network as a model file (the format of `backprop train --save`).

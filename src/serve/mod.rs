@@ -14,7 +14,8 @@
 //! - `session.rs`: per-session state, the store, idle expiry.
 //! - [`walk`]: the steps of one association. [`presets`]: the data presets.
 //! - [`ApiError`]: every refusal, with its message and status.
-//! - `page.html`: the page, plain JavaScript and SVG, embedded in the binary.
+//! - `page.rs`: the page, plain JavaScript and SVG, embedded in the binary (parts in `page/`).
+//! - [`plane`]: features, test points and pictures of 2-D data.
 //!
 //! ## Safe by default
 //! Binds 127.0.0.1 unless told otherwise. A request whose `Host` is not the server's own
@@ -32,6 +33,8 @@
 
 mod api;
 mod error;
+mod page;
+pub mod plane;
 pub mod presets;
 mod session;
 pub mod walk;
@@ -48,8 +51,7 @@ use serde_json::json;
 pub use error::ApiError;
 use session::Store;
 
-/// The page, embedded in the binary.
-pub const PAGE: &str = include_str!("page.html");
+pub use page::PAGE;
 
 /// The header that carries a session's token.
 pub const SESSION_HEADER: &str = "X-Backprop-Session";

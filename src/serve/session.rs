@@ -30,6 +30,9 @@ pub(crate) struct Session {
     pub version: u64,
     /// The last walk computed, for the steps that follow it.
     pub walk: Option<(WalkKey, Arc<Walk>)>,
+    /// The points in the plane the data comes from, with their features and test points
+    /// (generated data sets only).
+    pub plane: Option<super::plane::Plane>,
 }
 
 /// A session in the store: its state, and whether a training job runs for it.

@@ -25,7 +25,8 @@ use steps::{Builder, letter, products};
 pub const MAX_QUANTITIES: usize = 200;
 
 /// The largest graph whose nodes a walk sends for the graph panel.
-pub const GRAPH_PANEL_MAX_NODES: usize = 400;
+/// (The page draws one box per neuron past a few dozen nodes.)
+pub const GRAPH_PANEL_MAX_NODES: usize = 3_000;
 
 /// The largest network whose every weight, gradient and updated weight a walk sends for the
 /// network diagram.
@@ -159,6 +160,9 @@ pub struct GraphNode {
     pub adjoint: f64,
     /// The longest path from a leaf (the panel's column).
     pub depth: usize,
+    /// The neuron `[layer, node]` it belongs to: its input `x`, its output `y`, and the
+    /// weights into it (the bias weight included); `None` for the bias, targets and loss.
+    pub neuron: Option<[usize; 2]>,
 }
 
 /// The whole walk of one association: the steps, the diagram's numbers, the graph.
@@ -547,7 +551,7 @@ pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Res
 
     let values = snapshot::values(net, (&eval, &after), &trace, target)?;
     let graph_nodes = if show_graph {
-        snapshot::graph_nodes(graph, &operands, &node_values, &adjoints)?
+        snapshot::graph_nodes(net, &operands, &node_values, &adjoints)?
     } else {
         Vec::new()
     };

@@ -4,7 +4,6 @@
 
 use super::{DIAGRAM_MAX_WEIGHTS, GraphNode, Values};
 use crate::error::Result;
-use crate::graph::Graph;
 use crate::nn::{Bias, Connection, Evaluation, Mlp};
 use crate::trace::Trace;
 
@@ -91,14 +90,16 @@ pub(super) fn values(
 }
 
 /// The scalar-op graph as the graph panel draws it: each node with its label, kind, operands,
-/// value and adjoint, and its depth (the longest path from a leaf).
+/// value and adjoint, its depth (the longest path from a leaf) and the neuron it belongs to.
 pub(super) fn graph_nodes(
-    graph: &Graph,
+    net: &Mlp,
     operands: &[Vec<usize>],
     node_values: &[f64],
     adjoints: &[f64],
 ) -> Result<Vec<GraphNode>> {
+    let graph = net.graph();
     let node_count = graph.len();
+    let neuron = neurons(net)?;
     let mut depth = vec![0usize; node_count];
     let mut nodes = Vec::with_capacity(node_count);
     for node in graph.nodes() {
@@ -118,7 +119,38 @@ pub(super) fn graph_nodes(
             value: node_values[index],
             adjoint: adjoints[index],
             depth: depth[index],
+            neuron: neuron[index],
         });
     }
     Ok(nodes)
+}
+
+/// The neuron `[layer, node]` each graph node belongs to: `x` and `y` of the node, and the
+/// weights into it.
+fn neurons(net: &Mlp) -> Result<Vec<Option<[usize; 2]>>> {
+    let mut neuron = vec![None; net.graph().len()];
+    let sizes = net.sizes();
+    let has_bias = net.spec().bias != Bias::None;
+    for l in 0..=net.layers() {
+        for j in 0..sizes[l] {
+            let owner = Some([l, j]);
+            neuron[net.x_node(l, j)?.index()] = owner;
+            neuron[net.y_node(l, j)?.index()] = owner;
+            if l == 0 {
+                continue;
+            }
+            for i in 0..sizes[l - 1] {
+                let slot = net.weight_slot(Connection {
+                    layer: l - 1,
+                    from: i,
+                    to: j,
+                })?;
+                neuron[net.tape().param_node(slot).index()] = owner;
+            }
+            if has_bias {
+                neuron[net.tape().param_node(net.bias_slot(l - 1, j)?).index()] = owner;
+            }
+        }
+    }
+    Ok(neuron)
 }

@@ -1,0 +1,1 @@
+// ---- check my numbers (filled in when the library's diagnosis is available) ----
