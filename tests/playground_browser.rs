@@ -1,296 +1,111 @@
 //! The playground in a real browser: headless Chromium driven through chromedriver's WebDriver
 //! HTTP protocol (Debian's `chromium` and `chromium-driver`; feature `browser-tests`, which
-//! `.ci/run` turns on after installing them). The page is opened, the worked example built and
-//! stepped forward and back, the displayed `delta_j` and `dE/dw_jk` read and compared with the
-//! library's trace; XOR is trained through the page's buttons to an error below 0.01; a
-//! screenshot is saved to `examples/pictures/playground.png`.
+//! `.ci/run` turns on after installing them). Each test opens the page as a new user would and
+//! uses its controls: the worked example stepped forward and back with its numbers compared
+//! with the library's trace, XOR trained to an error below 0.01, widths typed, data sets
+//! chosen, two moons trained with its pictures; and checks that no label of the network
+//! diagram or of the scalar-op graph covers another (the browser's own text boxes).
 //!
-//! WebDriver is spoken with the same small HTTP client as the server tests (`tests/http`): a
-//! handful of JSON requests, no WebDriver crate and its async runtime.
+//! The screenshot is written to `target/tmp/playground.png`; with `BACKPROP_README_PICTURE=1`
+//! it also replaces the README's picture, `examples/pictures/playground.png`.
 
 #[path = "it/http.rs"]
 mod http;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "browser/driver.rs"]
+mod driver;
 
-use backprop::serve::{Options, Server};
+use backprop::serve::{Options, Server, Stopper};
 use backprop::trace::Section;
-use serde_json::{Value, json};
+use driver::Driver;
 
-/// chromedriver, killed when dropped.
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-    session: String,
-    profile: std::path::PathBuf,
+/// A playground server on a free port and a browser on its page, both stopped when dropped.
+struct Playground {
+    driver: Option<Driver>,
+    stopper: Stopper,
+    serving: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Driver {
+impl Playground {
+    fn open() -> Playground {
+        let server = Server::bind(Options {
+            port: 0,
+            ..Options::default()
+        })
+        .expect("the playground binds a free port");
+        let url = server.url();
+        let stopper = server.stopper();
+        let serving = std::thread::spawn(move || server.run());
+        let driver = Driver::start();
+        driver.call("POST", "/url", serde_json::json!({ "url": url }));
+        driver.wait(
+            "return document.body.dataset.ready === 'true'",
+            30,
+            "the page to load",
+        );
+        Playground {
+            driver: Some(driver),
+            stopper,
+            serving: Some(serving),
+        }
+    }
+
+    fn driver(&self) -> &Driver {
+        self.driver.as_ref().expect("the browser is open")
+    }
+}
+
+impl Drop for Playground {
     fn drop(&mut self) {
-        let _ = http::request(
-            self.addr,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            &[],
-            "",
-        );
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        drop(self.driver.take());
+        self.stopper.stop();
+        if let Some(serving) = self.serving.take() {
+            let _ = serving.join();
+        }
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn webdriver(addr: SocketAddr, method: &str, path: &str, body: &Value) -> Value {
-    let body = if method == "GET" {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let reply = http::request(
-        addr,
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        &body,
-    );
-    assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
-    reply.json()["value"].clone()
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver) is installed");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let start = Instant::now();
-        loop {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                let ready = http::request(addr, "GET", "/status", &[], "");
-                if ready.status == 200 && ready.json()["value"]["ready"] == true {
-                    break;
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "chromedriver did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let profile =
-            std::env::temp_dir().join(format!("backprop-chromium-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&profile);
-        let mut driver = Driver {
-            child,
-            addr,
-            session: String::new(),
-            profile,
-        };
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1500,1250",
-                    format!("--user-data-dir={}", driver.profile.display()),
-                ]
-            }
-        }}});
-        let session = webdriver(addr, "POST", "/session", &capabilities);
-        driver.session = session["sessionId"]
-            .as_str()
-            .expect("a WebDriver session")
-            .to_string();
-        driver
-    }
-
-    fn call(&self, method: &str, path: &str, body: Value) -> Value {
-        webdriver(
-            self.addr,
-            method,
-            &format!("/session/{}{path}", self.session),
-            &body,
-        )
-    }
-
-    fn script(&self, script: &str) -> Value {
-        self.call(
-            "POST",
-            "/execute/sync",
-            json!({"script": script, "args": []}),
-        )
-    }
-
-    fn element(&self, css: &str) -> String {
-        let found = self.call(
-            "POST",
-            "/element",
-            json!({"using": "css selector", "value": css}),
-        );
-        found
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(|v| v.as_str())
-            .unwrap_or_else(|| panic!("no element {css}"))
-            .to_string()
-    }
-
-    fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call("POST", &format!("/element/{id}/click"), json!({}));
-    }
-
-    fn text(&self, css: &str) -> String {
-        let id = self.element(css);
-        self.call("GET", &format!("/element/{id}/text"), json!({}))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Waits until `script` returns true, failing with `what` after `seconds`.
-    fn wait(&self, script: &str, seconds: u64, what: &str) {
-        let start = Instant::now();
-        while self.script(script) != Value::Bool(true) {
-            let error = self.script("return document.getElementById('error').textContent");
-            assert!(
-                start.elapsed() < Duration::from_secs(seconds),
-                "timed out waiting for {what}; the page's error: {error}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// How many walks the page has loaded (it counts them in `data-walks`).
-    fn walks(&self) -> String {
-        self.script("return document.body.dataset.walks || '0'")
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Clicks `css` and waits for the walk it reloads.
-    fn click_and_wait_for_walk(&self, css: &str, seconds: u64) {
-        let before = self.walks();
-        self.click(css);
-        self.wait(
-            &format!(
-                "return (document.body.dataset.walks || '0') !== {}",
-                json!(before)
-            ),
-            seconds,
-            &format!("the walk after clicking {css}"),
-        );
-    }
-
-    fn step_title(&self) -> String {
-        self.text("#step-title")
-    }
-
-    /// Clicks "next" until the step's title is `title`.
-    fn next_until(&self, title: &str) {
-        for _ in 0..40 {
-            if self.step_title() == title {
-                return;
-            }
-            let before = self.text("#step-count");
-            self.click("#next");
-            self.wait(
-                &format!(
-                    "return document.getElementById('step-count').textContent !== {}",
-                    json!(before)
-                ),
-                10,
-                "the next step",
-            );
-        }
-        panic!("no step titled {title:?}");
-    }
-
-    fn shown(&self, quantity: &str) -> String {
-        self.text(&format!("tr[data-name=\"{quantity}\"] td.graph"))
-    }
-}
-
-/// Standard base64 (the screenshot's encoding), padding allowed.
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c}"),
-        }
-    };
-    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=' && c != b'\n').collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut bits = 0u32;
-        for (k, &c) in chunk.iter().enumerate() {
-            bits |= value(c) << (18 - 6 * k);
-        }
-        let bytes = bits.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
+fn assert_no_overlap(driver: &Driver, when: &str) {
+    let overlaps = driver.overlapping_labels(&["net", "graph"]);
+    assert!(overlaps.is_empty(), "{when}: {overlaps:#?}");
 }
 
 #[test]
 fn the_page_steps_through_the_worked_example_and_trains_xor() {
-    let server = Server::bind(Options {
-        port: 0,
-        ..Options::default()
-    })
-    .expect("the playground binds a free port");
-    let url = server.url();
-    let stopper = server.stopper();
-    let serving = std::thread::spawn(move || server.run());
-    let driver = Driver::start();
-    driver.call("POST", "/url", json!({ "url": url }));
-    driver.wait(
-        "return document.body.dataset.ready === 'true'",
-        30,
-        "the page to load",
-    );
+    let playground = Playground::open();
+    let driver = playground.driver();
 
     // the oracle: the trace `backprop walkthrough` prints, at the page's 6 decimals
     let trace = backprop::tutorial::worked_example_trace().expect("the worked example");
     let shown = |section, name| format!("{:.6}", trace.value(section, name).expect("in the trace"));
 
-    // build the worked example (the preset the page opens with) and step through it
-    driver.click("#preset option[value=worked]");
-    driver.click_and_wait_for_walk("#build-button", 10);
+    // the worked example is what the page opens with
     assert_eq!(driver.step_title(), "forward: node i[0]");
+    // its circles carry the names the steps use
+    let names = driver.string(
+        "return Array.from(document.querySelectorAll('#net circle + text')).map((t) => t.textContent).join(' ')",
+    );
+    assert_eq!(names, "i[0] i[1] j[0] j[1] k[0]");
+    // one association: no decision surface holding one dot
+    assert_eq!(
+        driver.string("return getComputedStyle(document.getElementById('surface-box')).display"),
+        "none"
+    );
     driver.next_until("forward: node j[0]");
     assert_eq!(driver.shown("x_j[0]"), shown(Section::Forward, "x_j[0]"));
+    assert_no_overlap(driver, "forward: node j[0]");
     driver.next_until("backward: layer k");
     assert_eq!(
         driver.shown("dE/dw_jk[0->0]"),
         shown(Section::Gradients, "dE/dw_jk[0->0]")
     );
+    assert_no_overlap(driver, "backward: layer k");
     driver.next_until("backward: layer j");
     assert_eq!(
         driver.shown("delta_j[0]"),
         shown(Section::Backward, "delta_j[0]")
     );
+    assert_no_overlap(driver, "backward: layer j");
     let formula = driver.text("tr[data-name=\"delta_j[0]\"] td.formula");
     assert!(
         formula.contains("f'(x_j) * sum_k delta_k w_jk"),
@@ -311,11 +126,16 @@ fn the_page_steps_through_the_worked_example_and_trains_xor() {
     let highlighted =
         driver.script("return document.querySelectorAll('#graph rect[stroke=\"#ea580c\"]').length");
     assert!(highlighted.as_u64().unwrap_or(0) >= 1, "{highlighted}");
+    driver.next_until("update");
+    assert_no_overlap(driver, "update");
 
     // XOR, trained through the page
-    driver.click("#preset option[value=xor]");
-    driver.click_and_wait_for_walk("#build-button", 10);
-    assert!(driver.text("#summary").starts_with("network 2-3-1"));
+    driver.and_wait_for_walk("choosing XOR", 10, || driver.choose("#preset", "xor"));
+    assert!(
+        driver.text("#summary").starts_with("Built: network 2-3-1"),
+        "{}",
+        driver.text("#summary")
+    );
     driver.click("#run");
     driver.wait(
         "const e = parseFloat(document.getElementById('train-error').textContent); \
@@ -330,16 +150,167 @@ fn the_page_steps_through_the_worked_example_and_trains_xor() {
         .parse()
         .expect("the error is a number");
     assert!(error < 0.01, "{error}");
+    assert!(!driver.text("#train-speed").is_empty());
     // step to the hidden layer for the picture
     driver.next_until("backward: layer j");
-    let png = driver.call("GET", "/screenshot", json!({}));
-    let bytes = base64_decode(png.as_str().expect("a base64 screenshot"));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pictures/playground.png");
+    assert_no_overlap(driver, "XOR, backward: layer j");
+    let bytes = driver.screenshot();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("playground.png");
     std::fs::write(&path, &bytes).expect("the screenshot is written");
+    if std::env::var_os("BACKPROP_README_PICTURE").is_some() {
+        let readme = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/pictures/playground.png");
+        std::fs::write(&readme, &bytes).expect("the README's picture is written");
+    }
+    // a rebuild leaves no speed of the previous network behind
+    driver.click_and_wait_for_walk("#build-button", 10);
+    assert_eq!(driver.text("#train-speed"), "");
+}
 
-    drop(driver);
-    stopper.stop();
-    serving.join().expect("the server stops");
+/// Bug: typing `2,8,1` rebuilt the activation choices on every keystroke and left every layer
+/// at identity, a linear network that cannot learn XOR, without a word.
+#[test]
+fn typed_widths_keep_each_layers_activation_and_a_linear_network_is_named() {
+    let playground = Playground::open();
+    let driver = playground.driver();
+    driver.and_wait_for_walk("choosing XOR", 10, || driver.choose("#preset", "xor"));
+    driver.type_into("#sizes", "2,8,1");
+    // XOR's preset: sigmoid hidden and output
+    let value = |css: &str| driver.string(&format!("return document.querySelector('{css}').value"));
+    assert_eq!(value("#activation-1"), "sigmoid");
+    assert_eq!(value("#activation-2"), "sigmoid");
+    // the form says it is not built yet
+    assert_eq!(
+        driver.string("return getComputedStyle(document.getElementById('pending')).display"),
+        "block"
+    );
+    driver.click_and_wait_for_walk("#build-button", 10);
+    let summary = driver.text("#summary");
+    assert!(
+        summary.starts_with("Built: network 2-8-1 (sigmoid, sigmoid)"),
+        "{summary}"
+    );
+    // a third layer takes the hidden layers' activation; the output keeps its own
+    driver.type_into("#sizes", "2,8,4,1");
+    assert_eq!(value("#activation-2"), "sigmoid");
+    assert_eq!(value("#activation-3"), "sigmoid");
+    // every layer identity: the page says the network is linear
+    driver.type_into("#sizes", "2,8,1");
+    driver.and_wait_for_walk("the first layer made identity", 10, || {
+        driver.choose("#activation-1", "identity")
+    });
+    assert!(driver.text("#linear-warning").is_empty());
+    driver.and_wait_for_walk("the output made identity", 10, || {
+        driver.choose("#activation-2", "identity")
+    });
+    let warning = driver.text("#linear-warning");
+    assert!(warning.contains("linear"), "{warning}");
+    assert!(driver.text("#summary").contains("linear"));
+}
+
+/// Bug: choosing a preset changed the form but not the network until `build` was clicked.
+#[test]
+fn choosing_a_data_set_builds_its_network_and_shows_its_pictures() {
+    let playground = Playground::open();
+    let driver = playground.driver();
+    driver.and_wait_for_walk("choosing two moons", 10, || {
+        driver.choose("#preset", "moons")
+    });
+    let summary = driver.text("#summary");
+    assert!(
+        summary.starts_with("Built: network 2-16-16-1 (tanh, tanh, sigmoid)"),
+        "{summary}"
+    );
+    assert!(summary.contains("test points"), "{summary}");
+    // every neuron drawn as its output over the plane: 2 + 16 + 16 + 1 pictures
+    let heatmaps = driver.script("return document.querySelectorAll('#net image').length");
+    assert_eq!(heatmaps.as_u64(), Some(35), "{heatmaps}");
+    // the graph of 411 nodes is drawn, one box per neuron, its labels apart
+    let boxes = driver.script("return document.querySelectorAll('#graph rect').length");
+    assert!(boxes.as_u64().unwrap_or(0) >= 35, "{boxes}");
+    assert_no_overlap(driver, "two moons");
+    // the surface has its axes and its legend
+    let surface = driver.string(
+        "return Array.from(document.querySelectorAll('#surface text')).map((t) => t.textContent).join(' ')",
+    );
+    assert!(
+        surface.contains("x1") && surface.contains("x2"),
+        "{surface}"
+    );
+    // a feature more: the input layer follows
+    driver.and_wait_for_walk("adding x1^2", 10, || {
+        driver.click("#features input[value=\"x1_squared\"]")
+    });
+    assert!(
+        driver
+            .text("#summary")
+            .starts_with("Built: network 3-16-16-1")
+    );
+    // + on the first hidden layer
+    driver.and_wait_for_walk("a neuron more", 10, || {
+        driver.click("#layers button[data-layer=\"1\"][title=\"one neuron more\"]")
+    });
+    assert!(
+        driver
+            .text("#summary")
+            .starts_with("Built: network 3-17-16-1")
+    );
+    // a network of about 500 graph nodes keeps a readable graph
+    driver.type_into("#sizes", "3,20,20,1");
+    driver.click_and_wait_for_walk("#build-button", 10);
+    let nodes = driver.script("return state.walk.graph.length");
+    assert!(nodes.as_u64().unwrap_or(0) >= 500, "{nodes}");
+    assert_no_overlap(driver, "3-20-20-1");
+    // training draws the training and test errors
+    driver.choose("#l2", "0.001");
+    driver.click("#run");
+    driver.wait(
+        "return parseFloat(document.getElementById('test-error').textContent) > 0",
+        60,
+        "the test error",
+    );
+    driver.click_and_wait_for_walk("#pause", 30);
+    let curves = driver.script("return document.querySelectorAll('#curve polyline').length");
+    assert_eq!(curves.as_u64(), Some(2), "{curves}");
+}
+
+/// Bug: the step panel kept showing the weights training started from while it ran.
+#[test]
+fn the_step_panel_follows_the_weights_while_training_runs() {
+    let playground = Playground::open();
+    let driver = playground.driver();
+    driver.and_wait_for_walk("choosing XOR", 10, || driver.choose("#preset", "xor"));
+    driver.choose("#speed", "1");
+    driver.next_until("backward: layer j");
+    let before = driver.shown("delta_j[0]");
+    driver.click("#run");
+    driver.wait(
+        &format!(
+            "return Number(document.body.dataset.walkEpoch) > 0 && \
+             document.querySelector('tr[data-name=\"delta_j[0]\"] td.graph').textContent !== {}",
+            serde_json::json!(before)
+        ),
+        30,
+        "the step panel to show the weights being trained",
+    );
+    // still on the step it was on
+    assert_eq!(driver.step_title(), "backward: layer j");
+    driver.click_and_wait_for_walk("#pause", 30);
+}
+
+/// Messages say what to do, not which header is missing.
+#[test]
+fn a_lost_session_is_explained_in_plain_words() {
+    let playground = Playground::open();
+    let driver = playground.driver();
+    driver.script("state.token = '00000000000000000000000000000000'; return null");
+    driver.click("#next");
+    driver.wait(
+        "return document.getElementById('error').textContent !== ''",
+        10,
+        "the error",
+    );
+    let error = driver.text("#error");
+    assert!(error.contains("Reload the page"), "{error}");
+    assert!(!error.contains("X-Backprop-Session"), "{error}");
 }

@@ -180,9 +180,8 @@ impl Plane {
 
     /// The `n x n` grid over the extent, row by row from the top, left to right.
     fn grid(&self, n: usize) -> impl Iterator<Item = [f64; 2]> + '_ {
-        let step = move |d: usize, k: usize| {
-            (self.hi[d] - self.lo[d]) * k as f64 / (n.max(2) - 1) as f64
-        };
+        let step =
+            move |d: usize, k: usize| (self.hi[d] - self.lo[d]) * k as f64 / (n.max(2) - 1) as f64;
         (0..n).flat_map(move |row| {
             (0..n).map(move |col| [self.lo[0] + step(0, col), self.hi[1] - step(1, row)])
         })
@@ -311,14 +310,15 @@ mod tests {
             plane.hi[1] - (plane.hi[1] - plane.lo[1]) / 4.0,
         ];
         let eval = net.evaluate(&plane.input(p), &[0.0]).unwrap();
-        for l in 0..3 {
-            for j in 0..net.sizes()[l] {
-                let cell = f64::from(maps[l][j][n + 3]);
+        for (l, layer) in maps.iter().enumerate() {
+            for (j, cells) in layer.iter().enumerate() {
+                let cell = f64::from(cells[n + 3]);
                 let y = eval.y(l, j).unwrap();
                 // f32: 24 bits of mantissa
                 assert!((cell - y).abs() <= 1e-6 * y.abs().max(1.0), "{l} {j}");
             }
         }
+        assert_eq!(maps.len(), 3);
         assert_eq!(plane.input(p)[1], p[0] * p[1]);
     }
 }
