@@ -3,23 +3,26 @@
 //!
 //! Every number is the engine's: `x`, `y`, `delta` and the adjoints come from
 //! [`Mlp::evaluate`] (the graph's reverse sweep), the gradients and the updated weights from
-//! [`Trace::training_step`] (what `backprop walkthrough` prints), `f'(x)` from the activation
-//! op's own derivative ([`crate::op::Unary::derivative`]). The textbook delta rule
-//! ([`TextbookNet`]) is run beside them as the second opinion, and each quantity carries both
-//! values and their difference. This module arranges and formats; it owns no maths.
+//! [`crate::trace::Trace::training_step`] (what `backprop walkthrough` prints), `f'(x)` from the
+//! activation op's own derivative ([`crate::op::Unary::derivative`]). The textbook delta rule
+//! ([`crate::textbook::TextbookNet`]) is run beside them as the second opinion, and each
+//! quantity carries both values and their difference. This module arranges and formats; it owns
+//! no maths. The types are here; `walk/phases.rs` writes each phase's steps, `walk/steps.rs`
+//! their numbers and formulas, `walk/snapshot.rs` the diagram's values and the graph panel.
 
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::nn::{Bias, Connection, Loss, Mlp, Reduction};
-use crate::textbook::TextbookNet;
-use crate::trace::{Section, Trace};
+use crate::nn::Mlp;
+use crate::trace::Section;
 
+mod phases;
 mod snapshot;
 mod steps;
 
+use phases::Walker;
+use steps::Builder;
 pub use steps::number;
-use steps::{Builder, letter, products};
 
 /// The most quantities a step lists; a step of a larger layer says how many it left out.
 pub const MAX_QUANTITIES: usize = 200;
@@ -200,358 +203,15 @@ pub struct Walk {
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn walk(net: &Mlp, input: &[f64], target: &[f64], learning_rate: f64) -> Result<Walk> {
-    let eval = net.evaluate(input, target)?;
-    let trace = Trace::training_step(net, input, target, learning_rate)?;
-    let after = net.evaluate_with_params(&trace.updated, input, target)?;
-    let mut book = TextbookNet::from_mlp(net);
-    let pass = book.pass(input, target)?;
-    let (_, book_grads) = book.gradients(input, target, Reduction::Sum)?;
-    book.update(&book_grads, learning_rate);
-    let book_after = book.pass(input, target)?;
-
-    let sizes = net.sizes().to_vec();
-    let last = net.layers();
-    let name = |l: usize| letter(sizes.len(), l);
-    let bias = match net.spec().bias {
-        Bias::None => None,
-        Bias::Node(v) => Some(v),
-    };
-    let node_values = eval.node_values();
-    let adjoints = eval.gradients().as_slice().to_vec();
-    let graph = net.graph();
-    let node_count = graph.len();
-    let show_graph = node_count <= GRAPH_PANEL_MAX_NODES;
-    let operands: Vec<Vec<usize>> = graph
-        .nodes()
-        .map(|n| {
-            graph
-                .operands(n)
-                .map(|ops| ops.iter().map(|o| o.index()).collect())
-                .unwrap_or_default()
-        })
-        .collect();
-    // the reverse sweep has completed the adjoint of every node from `cut` on, and of their
-    // operands (each operand's users all come after it in creation order)
-    let adjoints_known = |cut: usize| -> Vec<usize> {
-        if !show_graph {
-            return Vec::new();
-        }
-        let mut known = vec![false; node_count];
-        for n in cut..node_count {
-            known[n] = true;
-            for &o in &operands[n] {
-                known[o] = true;
-            }
-        }
-        (0..node_count).filter(|&n| known[n]).collect()
-    };
-    let focus = |nodes: Vec<usize>| if show_graph { nodes } else { Vec::new() };
-    let last_y = net.y_node(last, sizes[last] - 1)?.index();
+    let walker = Walker::new(net, input, target, learning_rate)?;
     let mut b = Builder { steps: Vec::new() };
-
-    // forward, node by node
-    for l in 0..=last {
-        for j in 0..sizes[l] {
-            let reveal = Reveal {
-                forward_through: [l, j],
-                error: false,
-                deltas_from: None,
-                updated: false,
-            };
-            let (xn, yn) = (net.x_node(l, j)?.index(), net.y_node(l, j)?.index());
-            let graph_focus = GraphFocus {
-                focus: focus(if l == 0 { vec![xn] } else { vec![xn, yn] }),
-                values_below: yn + 1,
-                adjoints_known: Vec::new(),
-            };
-            let (x, y) = (eval.x(l, j)?, eval.y(l, j)?);
-            let n = name(l);
-            b.push(
-                Phase::Forward,
-                format!("forward: node {n}[{j}]"),
-                reveal,
-                graph_focus,
-            );
-            if l == 0 {
-                b.quantity(
-                    Section::Forward,
-                    format!("y_{n}[{j}]"),
-                    || format!("x_{n}[{j}] (identity input)"),
-                    y,
-                    pass.y[0][j],
-                );
-                continue;
-            }
-            let p = name(l - 1);
-            let mut parts: Vec<(f64, f64)> = (0..sizes[l - 1])
-                .map(|i| {
-                    Ok((
-                        net.weight(Connection {
-                            layer: l - 1,
-                            from: i,
-                            to: j,
-                        })?,
-                        eval.y(l - 1, i)?,
-                    ))
-                })
-                .collect::<Result<_>>()?;
-            let mut sum = format!("sum_{p} w_{p}{n} y_{p}");
-            if let Some(v) = bias {
-                parts.push((net.bias_weight(l - 1, j)?, v));
-                sum.push_str(&format!(" + b_{n} * {}", number(v)));
-            }
-            b.quantity(
-                Section::Forward,
-                format!("x_{n}[{j}]"),
-                || format!("{sum} = {}", products(&parts)),
-                x,
-                pass.x[l][j],
-            );
-            let act = net.spec().activations[l - 1];
-            b.quantity(
-                Section::Forward,
-                format!("y_{n}[{j}]"),
-                || format!("{act}(x_{n}[{j}]) = {act}({})", number(x)),
-                y,
-                pass.y[l][j],
-            );
-        }
-    }
-
-    // the error
-    let k = name(last);
-    b.push(
-        Phase::Error,
-        "error".into(),
-        Reveal {
-            forward_through: [last, sizes[last] - 1],
-            error: true,
-            deltas_from: None,
-            updated: false,
-        },
-        GraphFocus {
-            focus: focus((last_y + 1..node_count).collect()),
-            values_below: node_count,
-            adjoints_known: Vec::new(),
-        },
-    );
-    let output = eval.output();
-    for (o, (&y, &t)) in output.iter().zip(target).enumerate() {
-        b.quantity(
-            Section::Error,
-            format!("y_{k}[{o}] - y'_{k}[{o}]"),
-            || format!("{} - {}", number(y), number(t)),
-            y - t,
-            pass.y[last][o] - t,
-        );
-    }
-    let error_formula = match net.spec().loss {
-        Loss::HalfSquaredError => {
-            let squares: Vec<String> = output
-                .iter()
-                .zip(target)
-                .take(4)
-                .map(|(y, t)| format!("{}^2", number(y - t)))
-                .collect();
-            let more = if output.len() > 4 { " + ..." } else { "" };
-            format!(
-                "1/2 sum_{k} (y_{k} - y'_{k})^2 = 1/2 * ({}{more})",
-                squares.join(" + ")
-            )
-        }
-        other => other.name().replace('_', " "),
-    };
-    b.quantity(
-        Section::Error,
-        "E".into(),
-        || error_formula,
-        eval.error(),
-        pass.error,
-    );
-
-    // backward, layer by layer
-    for l in (1..=last).rev() {
-        let n = name(l);
-        let p = name(l - 1);
-        let cut = net.x_node(l, 0)?.index();
-        let mut nodes: Vec<usize> = Vec::new();
-        for j in 0..sizes[l] {
-            nodes.push(net.x_node(l, j)?.index());
-            nodes.push(net.y_node(l, j)?.index());
-            for i in 0..sizes[l - 1] {
-                nodes.push(
-                    net.tape()
-                        .param_node(net.weight_slot(Connection {
-                            layer: l - 1,
-                            from: i,
-                            to: j,
-                        })?)
-                        .index(),
-                );
-            }
-        }
-        if l == last {
-            nodes.extend(last_y + 1..node_count);
-        }
-        b.push(
-            Phase::Backward,
-            format!("backward: layer {n}"),
-            Reveal {
-                forward_through: [last, sizes[last] - 1],
-                error: true,
-                deltas_from: Some(l),
-                updated: false,
-            },
-            GraphFocus {
-                focus: focus(nodes),
-                values_below: node_count,
-                adjoints_known: adjoints_known(cut),
-            },
-        );
-        let act = net.spec().activations[l - 1];
-        for j in 0..sizes[l] {
-            let (x, y) = (eval.x(l, j)?, eval.y(l, j)?);
-            let f_prime = act.unary().derivative(x, y);
-            // dE/dy_j: the adjoint of the activation's output node, as the sweep left it
-            let d_out = adjoints[net.y_node(l, j)?.index()];
-            let formula = if l == last {
-                let d_name = match net.spec().loss {
-                    Loss::HalfSquaredError => format!("(y_{n} - y'_{n})"),
-                    _ => format!("dE/dy_{n}"),
-                };
-                format!(
-                    "{d_name} * f'(x_{n}) = {} * {}",
-                    number(d_out),
-                    number(f_prime)
-                )
-            } else {
-                let q = name(l + 1);
-                let parts: Vec<(f64, f64)> = (0..sizes[l + 1])
-                    .map(|o| {
-                        Ok((
-                            eval.delta(l + 1, o)?,
-                            net.weight(Connection {
-                                layer: l,
-                                from: j,
-                                to: o,
-                            })?,
-                        ))
-                    })
-                    .collect::<Result<_>>()?;
-                format!(
-                    "f'(x_{n}) * sum_{q} delta_{q} w_{n}{q} = {} * ({})",
-                    number(f_prime),
-                    products(&parts)
-                )
-            };
-            b.quantity(
-                Section::Backward,
-                format!("delta_{n}[{j}]"),
-                || formula,
-                eval.delta(l, j)?,
-                pass.delta[l][j],
-            );
-        }
-        for j in 0..sizes[l] {
-            let delta = eval.delta(l, j)?;
-            for i in 0..sizes[l - 1] {
-                let slot = net.weight_slot(Connection {
-                    layer: l - 1,
-                    from: i,
-                    to: j,
-                })?;
-                let y_i = eval.y(l - 1, i)?;
-                b.quantity(
-                    Section::Gradients,
-                    format!("dE/dw_{p}{n}[{i}->{j}]"),
-                    || format!("delta_{n} * y_{p} = {} * {}", number(delta), number(y_i)),
-                    trace.gradient[slot],
-                    book_grads.w[l - 1][j][i],
-                );
-            }
-            if let Some(v) = bias {
-                let slot = net.bias_slot(l - 1, j)?;
-                b.quantity(
-                    Section::Gradients,
-                    format!("dE/db_{n}[{j}]"),
-                    || format!("delta_{n} * bias = {} * {}", number(delta), number(v)),
-                    trace.gradient[slot],
-                    book_grads.b[l - 1][j],
-                );
-            }
-        }
-    }
-
-    // the update, output side first as the tutorial goes
-    b.push(
-        Phase::Update,
-        "update".into(),
-        Reveal {
-            forward_through: [last, sizes[last] - 1],
-            error: true,
-            deltas_from: Some(1),
-            updated: true,
-        },
-        GraphFocus {
-            focus: focus(net.tape().param_nodes().iter().map(|n| n.index()).collect()),
-            values_below: node_count,
-            adjoints_known: adjoints_known(0),
-        },
-    );
-    for l in (0..last).rev() {
-        let (p, n) = (name(l), name(l + 1));
-        for j in 0..sizes[l + 1] {
-            for i in 0..sizes[l] {
-                let slot = net.weight_slot(Connection {
-                    layer: l,
-                    from: i,
-                    to: j,
-                })?;
-                b.quantity(
-                    Section::Update,
-                    format!("w_{p}{n}[{i}->{j}]"),
-                    || {
-                        format!(
-                            "w - epsilon * dE/dw = {} - {} * {}",
-                            number(net.params()[slot]),
-                            number(learning_rate),
-                            number(trace.gradient[slot])
-                        )
-                    },
-                    trace.updated[slot],
-                    book.w[l][j][i],
-                );
-            }
-            if bias.is_some() {
-                let slot = net.bias_slot(l, j)?;
-                b.quantity(
-                    Section::Update,
-                    format!("b_{n}[{j}]"),
-                    || {
-                        format!(
-                            "b - epsilon * dE/db = {} - {} * {}",
-                            number(net.params()[slot]),
-                            number(learning_rate),
-                            number(trace.gradient[slot])
-                        )
-                    },
-                    trace.updated[slot],
-                    book.b[l][j],
-                );
-            }
-        }
-    }
-    b.quantity(
-        Section::After,
-        "E".into(),
-        || "error with the updated weights".into(),
-        after.error(),
-        book_after.error,
-    );
-
-    let values = snapshot::values(net, (&eval, &after), &trace, target)?;
-    let graph_nodes = if show_graph {
-        snapshot::graph_nodes(net, &operands, &node_values, &adjoints)?
+    walker.forward(&mut b)?;
+    walker.error(&mut b, target);
+    walker.backward(&mut b)?;
+    walker.update(&mut b)?;
+    let values = snapshot::values(net, (&walker.eval, &walker.after), &walker.trace, target)?;
+    let graph_nodes = if walker.show_graph {
+        snapshot::graph_nodes(net, &walker.operands, &walker.node_values, &walker.adjoints)?
     } else {
         Vec::new()
     };

@@ -228,6 +228,11 @@ async function build(network) {
 
 function afterBuild(summary) {
   clearPending();
+  // the form shows the network built (a loaded model's too)
+  $("sizes").value = summary.sizes.join(",");
+  state.hidden = summary.activations.slice(0, -1);
+  state.output = summary.activations[summary.activations.length - 1];
+  renderLayerRows();
   state.summary = summary;
   state.curve = summary.errors.slice();
   state.meanCurve = []; state.testCurve = [];

@@ -27,14 +27,18 @@ function drawCurve() {
   const first = Math.min(...all.map(([t]) => t)), last = Math.max(...all.map(([t]) => t));
   const xOf = (t) => pad + plotW * (last === first ? 0 : (t - first) / (last - first));
   const yOf = (e) => top + plotH * (hi - Math.log10(Math.max(e, 1e-12))) / (hi - lo);
+  // a line at each power of ten, labelled where there is room
+  const every = Math.ceil((hi - lo) / 6);
+  for (let d = lo; d <= hi; d++) {
+    svg.appendChild(el("line", { x1: pad, y1: yOf(Math.pow(10, d)), x2: pad + plotW, y2: yOf(Math.pow(10, d)), stroke: "#e5e7eb" }));
+    if ((hi - d) % every === 0) svg.appendChild(el("text", { x: pad - 4, y: yOf(Math.pow(10, d)) + 3, "font-size": 9, "text-anchor": "end" }, "1e" + d));
+  }
   for (const s of series) {
     const stride = Math.max(1, Math.floor(s.data.length / 600));
     const points = [];
     for (let k = 0; k < s.data.length; k += stride) points.push(xOf(s.data[k][0]).toFixed(1) + "," + yOf(s.data[k][1]).toFixed(1));
     if (points.length) svg.appendChild(el("polyline", { points: points.join(" "), fill: "none", stroke: s.colour, "stroke-width": 1.5 }));
   }
-  svg.appendChild(el("text", { x: pad - 4, y: top + 9, "font-size": 10, "text-anchor": "end" }, "1e" + hi));
-  svg.appendChild(el("text", { x: pad - 4, y: top + plotH, "font-size": 10, "text-anchor": "end" }, "1e" + lo));
   svg.appendChild(el("text", { x: pad, y: H - 14, "font-size": 10 }, "epoch " + first));
   svg.appendChild(el("text", { x: W - 8, y: H - 14, "font-size": 10, "text-anchor": "end" }, "epoch " + last));
 }
@@ -97,7 +101,8 @@ function drawSurface() {
   }
   svg.appendChild(el("text", { x: LX + 16, y: Y + 16, "font-size": 9 }, String(+range[1].toFixed(3))));
   svg.appendChild(el("text", { x: LX + 16, y: Y + 10 + LH, "font-size": 9 }, String(+range[0].toFixed(3))));
-  svg.appendChild(el("text", { x: X, y: Y + S + 44, "font-size": 10, fill: "#374151" }, "points: blue class 1, orange class 0; ringed in black: test points"));
+  svg.appendChild(el("text", { x: X, y: Y + S + 44, "font-size": 10, fill: "#374151" }, "points: blue class 1, orange class 0;"));
+  svg.appendChild(el("text", { x: X, y: Y + S + 57, "font-size": 10, fill: "#374151" }, "ringed in black: the test points"));
 }
 
 function trainRequest(epochs) {
