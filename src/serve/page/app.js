@@ -237,6 +237,9 @@ function afterBuild(summary) {
   state.curve = summary.errors.slice();
   state.meanCurve = []; state.testCurve = [];
   state.pictures = summary.pictures || null;
+  // numbers typed for another network are not this one's
+  answers.clear();
+  $("check-verdict").textContent = "";
   $("epochs").textContent = summary.epochs;
   $("train-error").textContent = state.curve.length ? fmt(state.curve[state.curve.length - 1]) : "-";
   $("test-error-box").style.display = summary.test_points && summary.test_points.length ? "inline" : "none";
@@ -260,6 +263,7 @@ async function loadWalk(fromStart) {
   state.walk = (await api("POST", "/api/walk", body)).json();
   state.walkEpoch = state.summary ? Number($("epochs").textContent) : 0;
   if (fromStart || state.index >= state.walk.count) state.index = 0;
+  if (fromStart) { answers.clear(); $("check-verdict").textContent = ""; }
   await showStep();
   $("walk-epoch").textContent = "(weights after epoch " + state.walkEpoch + ")";
   document.body.dataset.walkEpoch = String(state.walkEpoch);

@@ -155,11 +155,19 @@ function drawNetwork(step) {
     for (let j = 0; j < shown(l); j++) {
       const cx = xOf(l), cy = yOf(l, j), focus = focusNode(l, j);
       const g = el("g", { "data-neuron": l + "," + j, cursor: "default" });
-      const map = detailed ? null : neuronMap(l, j);
+      const map = neuronMap(l, j);
       if (detailed) {
         const known = nodeLines(v, r, l, j).length > 0;
-        g.appendChild(el("circle", { cx, cy, r: 19, fill: focus ? "#fed7aa" : known ? "#dbeafe" : "#fff", stroke: focus ? "#ea580c" : "#374151", "stroke-width": focus ? 2.5 : 1 }));
-        g.appendChild(el("text", { x: cx, y: cy + 4, "font-size": 10, "text-anchor": "middle", "font-weight": "bold" }, letter(L, l) + "[" + j + "]"));
+        if (map) {
+          // the neuron's output over the plane, inside its circle
+          const clip = "clip-" + l + "-" + j;
+          const path = el("clipPath", { id: clip });
+          path.appendChild(el("circle", { cx, cy, r: 19 }));
+          g.appendChild(path);
+          g.appendChild(el("image", { x: cx - 19, y: cy - 19, width: 38, height: 38, href: heatmapURL(map.values, map.n, map.range), preserveAspectRatio: "none", "clip-path": "url(#" + clip + ")" }));
+        }
+        g.appendChild(el("circle", { cx, cy, r: 19, fill: map ? "none" : focus ? "#fed7aa" : known ? "#dbeafe" : "#fff", stroke: focus ? "#ea580c" : "#374151", "stroke-width": focus ? 3 : 1 }));
+        g.appendChild(el("text", { x: cx, y: cy + 4, "font-size": 10, "text-anchor": "middle", "font-weight": "bold", stroke: map ? "#fff" : "none", "stroke-width": 3, "paint-order": "stroke" }, letter(L, l) + "[" + j + "]"));
       } else if (map) {
         g.appendChild(el("image", { x: cx - 12, y: cy - 12, width: 24, height: 24, href: heatmapURL(map.values, map.n, map.range), preserveAspectRatio: "none" }));
         g.appendChild(el("rect", { x: cx - 12, y: cy - 12, width: 24, height: 24, fill: "none", stroke: focus ? "#ea580c" : "#374151", "stroke-width": focus ? 2.5 : 1 }));
