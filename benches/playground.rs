@@ -1,13 +1,18 @@
 //! The playground's server under load, on loopback: the latency of a step (median, 99th
-//! percentile) for the worked example and a 64-32-10 network, training speed on two moons, and
-//! a load test of many concurrent sessions stepping and training. Fails (exit 1) if any request
-//! of the load test fails.
+//! percentile) for the worked example, a 2-16-16-1 network on two moons and a 64-32-10 network,
+//! and of a training request of the page's run loop; training speed on two moons; and a load
+//! test of many concurrent sessions stepping and training. Fails (exit 1) if any request of the
+//! load test fails.
 //!
 //! `cargo bench --bench playground [-- --sessions 50 --seconds 5]`; `-- --smoke` for a short
-//! run (10 sessions, 1 second, fewer samples) that only checks nothing fails.
+//! run (10 sessions, 1 second, fewer samples) that only checks nothing fails; `-- --memory
+//! [--largest 40]` for the memory figures alone: the process's resident memory before and after
+//! a flood of 2,000 sessions, then while that many sessions build, walk and train the largest
+//! network (2-300-300-1 on 20,000 rows).
 //!
-//! Every request opens a new connection (`Connection: close`), so latencies include the TCP
-//! handshake on loopback.
+//! The latencies of one client at a time are measured on one kept-alive connection, as the
+//! page's requests go; the load test opens a new connection per request (`Connection: close`),
+//! so its latencies include the TCP handshake on loopback.
 
 #[path = "../tests/it/http.rs"]
 mod http;
@@ -18,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backprop::serve::{Options, Server};
-use http::Session;
+use http::{KeptAlive, Session};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -32,10 +37,12 @@ fn ms(seconds: f64) -> String {
     format!("{:.2} ms", seconds * 1e3)
 }
 
-/// `count` step requests cycling through the walk; (walk latency, sorted step latencies).
+/// `count` step requests cycling through the walk, on one kept-alive connection; (walk
+/// latency, sorted step latencies).
 fn step_latencies(session: &Session, count: usize) -> (f64, Vec<f64>) {
+    let mut connection = KeptAlive::new(session);
     let start = Instant::now();
-    let outline = session.ok("/api/walk", r#"{"association": 0, "learning_rate": 0.01}"#);
+    let outline = connection.ok("/api/walk", r#"{"association": 0, "learning_rate": 0.01}"#);
     let walk = start.elapsed().as_secs_f64();
     let steps = outline["count"].as_u64().expect("a count");
     let mut times: Vec<f64> = (0..count)
@@ -45,7 +52,7 @@ fn step_latencies(session: &Session, count: usize) -> (f64, Vec<f64>) {
                 i as u64 % steps
             );
             let start = Instant::now();
-            let reply = session.post("/api/step", &body);
+            let reply = connection.post("/api/step", &body);
             assert_eq!(reply.status, 200, "{}", reply.body);
             start.elapsed().as_secs_f64()
         })
@@ -57,8 +64,27 @@ fn step_latencies(session: &Session, count: usize) -> (f64, Vec<f64>) {
 fn report_steps(what: &str, session: &Session, count: usize) {
     let (walk, times) = step_latencies(session, count);
     println!(
-        "{what}: walk (computes every step) {}; step median {}, p99 {} ({count} steps)",
+        "{what}: walk (computes every step) {}; step median {}, p99 {} ({count} steps, kept alive)",
         ms(walk),
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99))
+    );
+}
+
+/// `count` training requests as the page's run loop sends them (a few epochs and the decision
+/// surface), on one kept-alive connection.
+fn report_runs(what: &str, session: &Session, body: &str, count: usize) {
+    let mut connection = KeptAlive::new(session);
+    let mut times: Vec<f64> = (0..count)
+        .map(|_| {
+            let start = Instant::now();
+            connection.ok("/api/train", body);
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{what}: train request median {}, p99 {} ({count} requests, kept alive)",
         ms(percentile(&times, 0.5)),
         ms(percentile(&times, 0.99))
     );
@@ -77,6 +103,89 @@ fn wide_csv(rows: usize) -> String {
         csv.push_str(&(cells.join(",") + "\n"));
     }
     csv
+}
+
+/// The process's resident memory (`VmRSS`), in MB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The memory figures: a flood of sessions, then `largest` sessions of the largest network.
+fn memory(addr: SocketAddr, largest: usize) {
+    println!("memory: RSS {:.0} MB at start", rss_mb());
+    let start = Instant::now();
+    let flood: Vec<Session> = (0..2_000).map(|_| Session::new(addr)).collect();
+    let took = start.elapsed().as_secs_f64();
+    let fresh = Session::new(addr);
+    let walk = fresh.post("/api/walk", r#"{"association": 0, "learning_rate": 0.01}"#);
+    println!(
+        "flood: 2,000 sessions in {took:.2} s; RSS {:.0} MB; a new tab after it: {}",
+        rss_mb(),
+        walk.status
+    );
+    drop(flood);
+    let mut csv = String::from("x1,x2,y\n");
+    for r in 0..20_000 {
+        let a = r as f64 * 0.618_033_988_7;
+        csv.push_str(&format!(
+            "{:.5},{:.5},{}\n",
+            a.sin() * 1.5,
+            (a * 1.3).cos(),
+            r % 2
+        ));
+    }
+    let build = serde_json::json!({
+        "network": {"layers": {"sizes": [2, 300, 300, 1], "activations": ["tanh", "tanh", "sigmoid"],
+            "bias": 1.0, "init": {"random": {"seed": 1, "low": -0.1, "high": 0.1}}}},
+        "data": {"csv": {"text": csv, "targets": ["y"]}}
+    })
+    .to_string();
+    let mut sessions = Vec::new();
+    let mut slowest = [0.0f64; 3];
+    for n in 1..=largest {
+        let session = Session::new(addr);
+        for (k, (path, body)) in [
+            ("/api/build", build.as_str()),
+            ("/api/walk", r#"{"association": 0, "learning_rate": 0.01}"#),
+            (
+                "/api/train",
+                r#"{"epochs": 1, "learning_rate": 0.001, "optimiser": "adam", "batch": "stochastic", "surface": 100}"#,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let start = Instant::now();
+            session.ok(path, body);
+            slowest[k] = slowest[k].max(start.elapsed().as_secs_f64());
+        }
+        sessions.push(session);
+        if n % 10 == 0 || n == largest {
+            let alive = sessions
+                .iter()
+                .filter(|s| s.get("/api/state").status == 200)
+                .count();
+            println!(
+                "{n} sessions of 2-300-300-1 on 20,000 rows, built, walked, trained: RSS {:.0} MB, \
+                 {alive} still alive",
+                rss_mb()
+            );
+        }
+    }
+    println!(
+        "slowest build {}, walk {}, train {}",
+        ms(slowest[0]),
+        ms(slowest[1]),
+        ms(slowest[2])
+    );
 }
 
 fn main() {
@@ -101,6 +210,12 @@ fn main() {
     let addr: SocketAddr = server.addr();
     let stopper = server.stopper();
     let serving = std::thread::spawn(move || server.run());
+    if flag("--memory").is_some() {
+        memory(addr, value("--largest", 40) as usize);
+        stopper.stop();
+        let _ = serving.join();
+        return;
+    }
 
     // step latency, one client at a time
     let worked = Session::new(addr);
@@ -121,6 +236,13 @@ fn main() {
         r#"{"network": {"layers": {"sizes": [2, 16, 16, 1], "activations": ["tanh", "tanh", "sigmoid"],
             "bias": 1.0, "init": {"random": {"seed": 1, "low": -1.0, "high": 1.0}}}},
             "data": {"preset": "moons"}}"#,
+    );
+    report_steps("two moons 2-16-16-1", &moons, samples);
+    report_runs(
+        "two moons 2-16-16-1, 10 epochs and a 40 x 40 surface",
+        &moons,
+        r#"{"epochs": 10, "learning_rate": 0.01, "optimiser": "adam", "batch": "full", "surface": 40}"#,
+        samples / 5,
     );
     for (batch, steps_per_epoch) in [("\"full\"", 1.0), ("\"stochastic\"", 100.0)] {
         let (mut epochs, mut busy) = (0.0, 0.0);

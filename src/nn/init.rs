@@ -5,6 +5,23 @@ use rand::{RngExt, SeedableRng};
 
 use crate::error::{Error, Result};
 
+/// A draw from `U[low, high)` for finite `low < high`. When the width `high - low` overflows
+/// to infinity (as for `[-1.7e308, 1.7e308)`), the draw is the interpolation
+/// `low (1 - u) + high u` of a uniform `u` in `[0, 1)`, whose two terms stay finite, kept below
+/// `high` if rounding reaches it.
+fn uniform(rng: &mut Xoshiro256PlusPlus, low: f64, high: f64) -> f64 {
+    if (high - low).is_finite() {
+        return rng.random_range(low..high);
+    }
+    let u: f64 = rng.random();
+    let value = low * (1.0 - u) + high * u;
+    if value < high {
+        value
+    } else {
+        high.next_down()
+    }
+}
+
 /// How a layered network's weights start.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
@@ -61,8 +78,8 @@ impl Init {
         match self {
             Init::Constant(v) => (vec![v; n], vec![v; fan_out]),
             Init::Uniform { low, high } => {
-                let w = (0..n).map(|_| rng.random_range(low..high)).collect();
-                let b = (0..fan_out).map(|_| rng.random_range(low..high)).collect();
+                let w = (0..n).map(|_| uniform(rng, low, high)).collect();
+                let b = (0..fan_out).map(|_| uniform(rng, low, high)).collect();
                 (w, b)
             }
             Init::Xavier => {
@@ -80,5 +97,41 @@ impl Init {
     /// on every platform and version of this crate).
     pub fn rng(seed: u64) -> Xoshiro256PlusPlus {
         Xoshiro256PlusPlus::seed_from_u64(seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uniform_range_wider_than_the_largest_float_draws_finite_weights_inside_it() {
+        // high - low = 3.4e308 overflows f64 (max about 1.8e308); it used to panic
+        let (low, high) = (-1.7e308, 1.7e308);
+        let init = Init::Uniform { low, high };
+        assert!(init.validate().is_ok());
+        let (w, b) = init.layer(&mut Init::rng(7), 30, 20);
+        assert_eq!((w.len(), b.len()), (600, 20));
+        for v in w.iter().chain(&b) {
+            assert!(v.is_finite() && (low..high).contains(v), "{v}");
+        }
+        // they spread over the range: a draw lands above 1e308 with probability
+        // (1.7 - 1.0) / 3.4 = 0.21, below -1e308 as often, so none of 600 doing so has
+        // probability 0.79^600, below 1e-60
+        assert!(w.iter().any(|&v| v > 1e308) && w.iter().any(|&v| v < -1e308));
+    }
+
+    #[test]
+    fn an_ordinary_uniform_range_draws_as_before() {
+        // the wide-range path is taken only when the width overflows: the same seed gives the
+        // draws of rand's uniform sampler
+        let mut rng = Init::rng(3);
+        let expected: Vec<f64> = (0..6).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let (w, _) = Init::Uniform {
+            low: -1.0,
+            high: 1.0,
+        }
+        .layer(&mut Init::rng(3), 2, 3);
+        assert_eq!(w, expected);
     }
 }

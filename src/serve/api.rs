@@ -2,7 +2,7 @@
 //! does to a session. Every number is computed here, by the library; the page only shows them.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use super::walk::{Walk, walk};
 use super::{Limits, presets};
 use crate::data::{CsvOptions, Dataset};
 use crate::nn::{Activation, Bias, Init, Mlp, MlpSpec, Reduction};
-use crate::train::{BatchMode, Optimiser, RunOptions, TrainConfig, train_with};
+use crate::train::{BatchMode, FULL_BATCH_PIECE, Optimiser, RunOptions, TrainConfig, Trainer};
 
 /// The most points of a 2-D data set sent for the decision surface's scatter.
 const MAX_POINTS: usize = 2_000;
@@ -213,6 +213,7 @@ fn new_session(mut net: Mlp, data: Dataset) -> Session {
         version: 0,
         walk: None,
         plane: None,
+        trainer: None,
     }
 }
 
@@ -225,7 +226,22 @@ fn count_weights(sizes: &[usize], bias: bool) -> u64 {
 
 fn build_network(request: NetworkRequest, limits: &Limits) -> Result<Mlp, ApiError> {
     let net = match request {
-        NetworkRequest::Model(text) => crate::model_file::from_json_str(&text)?,
+        NetworkRequest::Model(text) => {
+            crate::model_file::from_json_str(&text).map_err(|e| match e {
+                // over the file format's own limit: name the one that applies here, the
+                // playground's (smaller by default)
+                crate::Error::TooLarge {
+                    size,
+                    unit: "weights",
+                    limit,
+                    ..
+                } => ApiError::NetworkTooLarge {
+                    weights: size,
+                    limit: limits.max_weights.min(limit),
+                },
+                other => other.into(),
+            })?
+        }
         NetworkRequest::Layers(layers) => {
             if layers.sizes.len() < 2 || layers.sizes.len() > limits.max_layers + 1 {
                 return Err(ApiError::invalid(
@@ -351,6 +367,8 @@ fn plane_of(session: &Session) -> Option<std::borrow::Cow<'_, Plane>> {
 
 /// The side of the decision surface and of the neuron heatmaps sent with a summary.
 const SUMMARY_PICTURES: (usize, usize) = (40, 16);
+/// The engine time a summary's pictures may take (smaller grids for large networks).
+const SUMMARY_PICTURE_TIME: Duration = Duration::from_millis(40);
 
 /// What the page needs to draw after a build or a reset.
 fn summary(session: &Session) -> Value {
@@ -380,7 +398,10 @@ fn summary(session: &Session) -> Value {
             _ => data.input_names().to_vec(),
         },
         "test_points": plane.as_ref().map(|p| p.test_points.clone()).unwrap_or_default(),
-        "pictures": plane.as_ref().and_then(|p| p.pictures(net, SUMMARY_PICTURES.0, Some(SUMMARY_PICTURES.1)).ok()),
+        "pictures": plane.as_ref().and_then(|p| {
+            let (n, heatmaps, _) = picture_sides(session, SUMMARY_PICTURES.0, Some(SUMMARY_PICTURES.1), SUMMARY_PICTURE_TIME).ok()?;
+            p.pictures(net, n, heatmaps).ok()
+        }),
         "target_names": data.target_names(),
         "points": points,
         "epochs": session.epochs,
@@ -493,12 +514,21 @@ pub(crate) fn step(session: &mut Session, request: StepRequest) -> Result<Value,
     Ok(json!({ "index": index, "count": walk.steps.len(), "step": step }))
 }
 
-/// `POST /api/train`: up to `epochs` epochs, fewer if the request's work budget runs out.
+/// `POST /api/train`: training in a slice of engine time. It goes on from where the session's
+/// last request stopped (its optimiser's memory and its place in the epoch kept, while the
+/// settings and weights are unchanged) and stops after `epochs` more epochs, or when the
+/// request's work or time budget ([`Limits::train_work_per_request`],
+/// [`Limits::engine_millis`], pictures and error curves included) runs out, even within an
+/// epoch; it always makes one update. `errors` holds the epochs completed in this request,
+/// `error` the last completed epoch's error, `updates` the weight updates made,
+/// `epoch_progress` the fraction of the current epoch done; `mean_error` and `test_error` are
+/// `null` when computing them would not fit the budget.
 pub(crate) fn train_epochs(
     session: &mut Session,
     request: TrainRequest,
     limits: &Limits,
 ) -> Result<Value, ApiError> {
+    let start = Instant::now();
     if request.epochs == 0 || request.epochs > limits.max_epochs_per_request {
         return Err(ApiError::invalid(
             "epochs",
@@ -537,62 +567,147 @@ pub(crate) fn train_epochs(
             ),
         ));
     }
-    // the work of one epoch, about (weights + nodes) per association; the request runs at most
-    // the epochs that fit the budget (at least one)
-    let per_epoch =
-        (session.net.params().len() + session.net.graph().len()) as u64 * session.data.len() as u64;
-    let affordable = (limits.train_work_per_request / per_epoch.max(1)).max(1);
-    let epochs = request.epochs.min(affordable as usize);
     let config = TrainConfig::new(optimiser)
         .with_batch(batch)
         .with_reduction(reduction)
-        .with_max_epochs(epochs)
+        .with_max_epochs(request.epochs)
         .with_seed(session.epochs as u64);
-    let start = Instant::now();
-    session.version += 1;
-    let (inputs, targets) = (session.data.inputs(), session.data.targets());
     let options = RunOptions::default().with_l2(request.l2);
-    let history = train_with(
-        &mut session.net,
-        inputs,
-        targets,
-        &config,
-        &options,
-        |_, _| {},
-    )?;
+    let budget = Duration::from_millis(limits.engine_millis);
+    // the time the pictures and the error curves will take, reserved before training
+    let plane = plane_of(session).map(std::borrow::Cow::into_owned);
+    let heatmaps = request.heatmaps.map(|h| h.clamp(2, limits.max_surface));
+    let pictures = match (request.surface, &plane) {
+        (Some(n), Some(_)) => Some(picture_sides(session, n, heatmaps, budget.mul_f64(0.4))?),
+        _ => None,
+    };
+    let curves = curve_time(session, plane.as_ref(), budget.mul_f64(0.25))?;
+    let reserved = pictures.map_or(Duration::ZERO, |p| p.2) + curves.unwrap_or(Duration::ZERO);
+    let training_deadline = start + budget.saturating_sub(reserved);
+    let mut trainer = trainer_for(session, config, options)?;
+    // the work of one association, about (weights + nodes); the next update's associations
+    // must fit the request's work budget
+    let per_association = (session.net.params().len() + session.net.graph().len()) as u64;
+    let next = match batch {
+        BatchMode::Full => FULL_BATCH_PIECE,
+        BatchMode::MiniBatch(n) => n,
+        BatchMode::Stochastic => 1,
+    }
+    .min(session.data.len()) as u64;
+    let (inputs, targets) = (session.data.inputs(), session.data.targets());
+    let outcome = trainer.run(&mut session.net, inputs, targets, request.epochs, |done| {
+        (done as u64 + next).saturating_mul(per_association) <= limits.train_work_per_request
+            && Instant::now() < training_deadline
+    });
+    session.version += 1;
+    // a run that diverged starts again from a new trainer
+    let slice = outcome?;
+    let (done, total) = trainer.progress();
+    session.trainer = Some((trainer, session.version));
     let elapsed = start.elapsed();
-    session.epochs += history.epochs();
+    session.epochs += slice.errors.len();
     let room = MAX_CURVE.saturating_sub(session.errors.len());
     session
         .errors
-        .extend(history.errors.iter().take(room).copied());
-    let plane = plane_of(session);
-    let surface = match (request.surface, &plane) {
-        (Some(n), Some(plane)) => Some(plane.pictures(
-            &session.net,
-            n,
-            request.heatmaps.map(|h| h.clamp(2, limits.max_surface)),
-        )?),
+        .extend(slice.errors.iter().take(room).copied());
+    let surface = match (pictures, &plane) {
+        (Some((n, heatmaps, _)), Some(plane)) => Some(plane.pictures(&session.net, n, heatmaps)?),
         _ => None,
     };
     // the training and test errors per association at the weights reached, for the curves
-    let (mean_error, test_error) = match &plane {
-        Some(plane) => (
+    let (mean_error, test_error) = match (&plane, curves) {
+        (Some(plane), Some(_)) => (
             Some(session.net.gradient(inputs, targets, Reduction::Mean)?.0),
             plane.test_error(&session.net)?,
         ),
-        None => (None, None),
+        _ => (None, None),
     };
     Ok(json!({
         "mean_error": mean_error,
         "test_error": test_error,
-        "epochs_run": history.epochs(),
+        "epochs_run": slice.errors.len(),
         "epochs": session.epochs,
-        "errors": history.errors,
-        "error": history.final_error(),
+        "errors": slice.errors,
+        "error": slice.errors.last().or(session.errors.last()),
+        "updates": slice.updates,
+        "epoch_progress": done as f64 / total as f64,
         "seconds": elapsed.as_secs_f64(),
         "surface": surface,
     }))
+}
+
+/// The session's trainer for `config` and `options`, taken out of the session: the one it has
+/// if it was made with the same settings and nothing changed the weights since, else a new one.
+fn trainer_for(
+    session: &mut Session,
+    config: TrainConfig,
+    options: RunOptions,
+) -> Result<Trainer, ApiError> {
+    let settings = |c: &TrainConfig, o: &RunOptions| (c.optimiser, c.batch, c.reduction, o.l2);
+    match session.trainer.take() {
+        Some((trainer, version))
+            if version == session.version
+                && settings(trainer.config(), trainer.options()) == settings(&config, &options) =>
+        {
+            Ok(trainer)
+        }
+        _ => {
+            let (inputs, targets) = (session.data.inputs(), session.data.targets());
+            Ok(Trainer::new(
+                &session.net,
+                inputs,
+                targets,
+                config,
+                options,
+            )?)
+        }
+    }
+}
+
+/// The time of one forward pass of the session's network, measured on its first association.
+fn forward_time(session: &Session) -> Result<f64, ApiError> {
+    let (x, _) = session.data.association(0)?;
+    let probe = Instant::now();
+    session.net.predict(x)?;
+    Ok(probe.elapsed().as_secs_f64().max(1e-7))
+}
+
+/// The sides of the decision surface and the heatmaps for a request of `n` and `heatmaps`, and
+/// the time they are expected to take (one forward pass per grid point): as asked if they fit
+/// `share`, else both scaled down to fit (at least 2).
+fn picture_sides(
+    session: &Session,
+    n: usize,
+    heatmaps: Option<usize>,
+    share: Duration,
+) -> Result<(usize, Option<usize>, Duration), ApiError> {
+    let per_point = forward_time(session)?;
+    let points = (n * n + heatmaps.map_or(0, |h| h * h)) as f64;
+    let scale = (share.as_secs_f64() / (points * per_point)).sqrt().min(1.0);
+    let side = |s: usize| ((s as f64 * scale) as usize).clamp(2, s.max(2));
+    let (n, heatmaps) = (side(n), heatmaps.map(side));
+    let points = n * n + heatmaps.map_or(0, |h| h * h);
+    Ok((
+        n,
+        heatmaps,
+        Duration::from_secs_f64(per_point * points as f64),
+    ))
+}
+
+/// The time the error curves' points take (a forward and backward pass over the training and
+/// test associations, counted as two forward passes each), if it fits `share`; `None` if it
+/// does not, or if the data lies in no plane (no curves then).
+fn curve_time(
+    session: &Session,
+    plane: Option<&Plane>,
+    share: Duration,
+) -> Result<Option<Duration>, ApiError> {
+    let Some(plane) = plane else {
+        return Ok(None);
+    };
+    let associations = session.data.len() + plane.test.as_ref().map_or(0, Dataset::len);
+    let time = Duration::from_secs_f64(2.0 * forward_time(session)? * associations as f64);
+    Ok((time <= share).then_some(time))
 }
 
 /// `GET /api/model`: the network as a model file (the format of `backprop train --save`).

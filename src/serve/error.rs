@@ -7,6 +7,13 @@ pub enum ApiError {
     /// No `Host` header (HTTP/1.1 requires one; without it the server cannot tell whose it is).
     #[error("refused: the request has no Host header")]
     NoHost,
+    /// More than one `Host` header: which one a proxy or the server would believe is anyone's
+    /// guess, so neither is.
+    #[error("refused: the request has {count} Host headers; send exactly one")]
+    RepeatedHost {
+        /// How many.
+        count: usize,
+    },
     /// A `Host` that is not the server's own: a page on another site (DNS rebinding) or a
     /// mistyped address.
     #[error("refused: the Host header {got:?} is not this server's (expected {expected})")]
@@ -50,25 +57,36 @@ pub enum ApiError {
         /// The limit.
         limit: u64,
     },
+    /// A body that did not arrive in time after the headers (a stalled or very slow client).
+    #[error("the request body did not arrive within {seconds} seconds; send it again")]
+    Timeout {
+        /// The time allowed.
+        seconds: u64,
+    },
     /// A body that could not be read, or is not UTF-8.
     #[error("the request body cannot be read: {0}")]
     Body(String),
     /// Malformed JSON, an unknown or missing field, a value of the wrong type.
     #[error("invalid request body: {0}")]
     Json(String),
-    /// No session header.
-    #[error("no session: send the X-Backprop-Session header with the token from POST /api/session")]
+    /// No session header (API clients: the token of `POST /api/session` goes in the
+    /// `X-Backprop-Session` header).
+    #[error("this page has no playground session: reload the page to start one")]
     NoSession,
     /// A session the server does not have (never created, or dropped when idle).
     #[error("unknown or expired session: reload the page to start a new one")]
     UnknownSession,
-    /// The session store is full.
+    /// A session alone over the server's memory budget.
     #[error(
-        "too many sessions ({limit}): close another playground tab or wait for idle ones to expire"
+        "this network and its data need about {} MB, over the playground's memory budget of {} MB: \
+         build a smaller network and reload the page",
+        bytes >> 20, budget >> 20
     )]
-    TooManySessions {
-        /// The most sessions at once.
-        limit: usize,
+    OverMemory {
+        /// The session's estimated bytes.
+        bytes: u64,
+        /// The budget, in bytes.
+        budget: u64,
     },
     /// A network over the size limit.
     #[error("the network has {weights} weights, over the playground's limit of {limit}")]
@@ -99,11 +117,13 @@ pub enum ApiError {
 
 impl ApiError {
     /// The HTTP status of the refusal: 400 for a bad request, 401 for a missing or unknown
-    /// session, 403 for a foreign Host or Origin, 404, 405, 409 when busy, 413 for a body too
-    /// large, 422 for training that diverged, 503 when the session store is full, 500 for a bug.
+    /// session, 403 for a foreign Host or Origin, 404, 405, 408 for a body too slow, 409 when
+    /// busy, 413 for a body too
+    /// large, 422 for training that diverged, 503 for a session over the memory budget, 500 for a bug.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::NoHost | ApiError::Json(_) | ApiError::Body(_) => 400,
+            ApiError::NoHost | ApiError::RepeatedHost { .. } => 400,
+            ApiError::Json(_) | ApiError::Body(_) => 400,
             ApiError::Invalid { .. } | ApiError::NetworkTooLarge { .. } => 400,
             ApiError::Engine(crate::Error::Diverged { .. }) => 422,
             ApiError::Engine(_) => 400,
@@ -111,10 +131,11 @@ impl ApiError {
             ApiError::Host { .. } | ApiError::Origin { .. } => 403,
             ApiError::NotFound { .. } => 404,
             ApiError::Method { .. } => 405,
+            ApiError::Timeout { .. } => 408,
             ApiError::Busy => 409,
             ApiError::BodyTooLarge { .. } => 413,
             ApiError::Internal => 500,
-            ApiError::TooManySessions { .. } => 503,
+            ApiError::OverMemory { .. } => 503,
         }
     }
 

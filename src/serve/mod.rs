@@ -8,9 +8,11 @@
 //! [`crate::textbook`]; training is [`crate::train::train`]); the page only displays. It reads
 //! no file and writes none (the command line reads `--model` and hands over its text).
 //!
-//! - `mod.rs` (here): [`Options`], [`Limits`], the [`Server`] on `tiny_http`, the Host and
-//!   Origin checks, routing.
-//! - `api.rs`: the JSON requests and what each endpoint does.
+//! - `mod.rs` (here): [`Options`], [`Limits`], the [`Server`] and its runtime.
+//! - `transport.rs`: HTTP/1.1 on `hyper` and `tokio`: connections, timeouts, header and body
+//!   limits, the Host and Origin checks.
+//! - `routes.rs`: which endpoint a request names and what it does, on an engine thread.
+//! - `api.rs`: the JSON requests and what each endpoint does to a session.
 //! - `session.rs`: per-session state, the store, idle expiry.
 //! - [`walk`]: the steps of one association. [`presets`]: the data presets.
 //! - [`ApiError`]: every refusal, with its message and status.
@@ -19,11 +21,17 @@
 //!
 //! ## Safe by default
 //! Binds 127.0.0.1 unless told otherwise. A request whose `Host` is not the server's own
-//! (DNS rebinding) or whose `Origin` is another site's is refused with 403. A session is a
-//! random 128-bit token sent in the `X-Backprop-Session` header (a header, not a cookie: a page
-//! on another site cannot make the browser send it). Bodies, networks, data, training work per
-//! request, sessions, and training jobs (one per session, at most one per worker thread) are
-//! bounded by [`Limits`].
+//! (DNS rebinding), repeated, or whose `Origin` is another site's is refused with 403 (400 for a
+//! repeated one). A session is a random 128-bit token sent in the `X-Backprop-Session` header
+//! (a header, not a cookie: a page on another site cannot make the browser send it).
+//!
+//! ## No client starves another
+//! Reading requests costs no thread: connections are tasks on a small `tokio` runtime, and a
+//! request whose headers, then body, have not arrived within [`Limits::read_seconds`] is
+//! dropped. Engine work (builds, walks, steps, training) runs on at most [`Options::workers`]
+//! threads, in turn; a training request stops after [`Limits::engine_millis`] of it. Headers,
+//! bodies, networks, data, sessions and the sessions' memory are bounded by [`Limits`] and the
+//! constants of `transport.rs`.
 //!
 //! ## API
 //! `GET /` the page; `POST /api/session` a new session (`{"session": token, "limits": ...}`);
@@ -36,20 +44,21 @@ mod error;
 mod page;
 pub mod plane;
 pub mod presets;
+mod routes;
 mod session;
+mod transport;
 pub mod walk;
 
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
+use tokio::sync::watch;
 
 pub use error::ApiError;
 use session::Store;
+pub use transport::{MAX_CONNECTIONS, MAX_HEADER_BYTES, MAX_HEADERS};
 
 pub use page::PAGE;
 
@@ -69,22 +78,32 @@ pub struct Limits {
     pub max_associations: usize,
     /// The most epochs one training request may ask for.
     pub max_epochs_per_request: usize,
-    /// The work one training request may do, in (weights + graph nodes) x associations per
-    /// epoch summed over its epochs; it runs fewer epochs than asked when they would not fit
-    /// (at least one).
+    /// The work one training request may do, in (weights + graph nodes) x associations summed
+    /// over its updates; it stops, even within an epoch, when the next update would not fit
+    /// (it always makes one update of at least one association).
     pub train_work_per_request: u64,
+    /// The engine time one training request may take, in milliseconds (decision surface
+    /// included): it stops, even within an epoch, when that time has passed; the next request
+    /// goes on from there.
+    pub engine_millis: u64,
     /// The largest decision-surface grid side.
     pub max_surface: usize,
-    /// The most sessions at once.
+    /// The most sessions at once; a new one then replaces the longest idle.
     pub max_sessions: usize,
     /// Seconds after which an idle session is dropped.
     pub idle_seconds: u64,
+    /// The memory all sessions together may hold, estimated, in bytes; beyond it the sessions
+    /// idle longest are dropped.
+    pub memory_bytes: u64,
+    /// Seconds a client has to send a request's headers (or, kept alive, to start the next
+    /// request), then as long again for its body.
+    pub read_seconds: u64,
 }
 
 impl Default for Limits {
     /// 4 MiB bodies, 100,000 weights, 16 layers, 20,000 associations, 10,000 epochs and
-    /// 50 million units of work per training request, 100 x 100 surfaces, 256 sessions idle for
-    /// at most 30 minutes.
+    /// 50 million units of work or 100 ms per training request, 100 x 100 surfaces, 256
+    /// sessions idle for at most 30 minutes and 512 MiB in all, 5 seconds to send headers and 5 more for a body.
     fn default() -> Limits {
         Limits {
             max_body_bytes: 4 << 20,
@@ -93,9 +112,12 @@ impl Default for Limits {
             max_associations: 20_000,
             max_epochs_per_request: 10_000,
             train_work_per_request: 50_000_000,
+            engine_millis: 100,
             max_surface: 100,
             max_sessions: 256,
             idle_seconds: 30 * 60,
+            memory_bytes: 512 << 20,
+            read_seconds: 5,
         }
     }
 }
@@ -109,7 +131,9 @@ pub struct Options {
     pub port: u16,
     /// A model file's JSON text every new session starts with (else the worked example).
     pub model: Option<String>,
-    /// Threads answering requests.
+    /// Threads doing engine work (builds, walks, steps, training), each one request at a
+    /// time; requests beyond them wait in turn. Reading and writing connections takes none
+    /// of them.
     pub workers: usize,
     /// The limits.
     pub limits: Limits,
@@ -146,6 +170,7 @@ pub enum ServeError {
     Option(String),
 }
 
+/// What every request may read: the limits, the sessions, the names the server answers to.
 struct State {
     limits: Limits,
     model: Option<String>,
@@ -160,28 +185,24 @@ struct State {
 
 /// A running playground server.
 pub struct Server {
-    http: Arc<tiny_http::Server>,
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
     state: Arc<State>,
-    stopped: Arc<AtomicBool>,
-    workers: usize,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 /// Stops a [`Server`] from another thread.
 #[derive(Clone)]
 pub struct Stopper {
-    http: Arc<tiny_http::Server>,
-    stopped: Arc<AtomicBool>,
-    workers: usize,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl Stopper {
     /// Asks the server to stop: [`Server::run`] returns once the requests being answered are
     /// done.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
-        for _ in 0..self.workers {
-            self.http.unblock();
-        }
+        self.stop.send_replace(true);
     }
 }
 
@@ -189,29 +210,41 @@ impl Server {
     /// Binds the address of `options` and checks the model.
     ///
     /// # Errors
-    /// [`ServeError::Bind`] if the address cannot be bound; [`ServeError::Model`] for an invalid
-    /// model text; [`ServeError::Option`] for 0 workers.
+    /// [`ServeError::Bind`] if the address cannot be bound or the runtime cannot start;
+    /// [`ServeError::Model`] for an invalid model text; [`ServeError::Option`] for 0 workers or
+    /// a read time of 0 seconds.
     pub fn bind(options: Options) -> Result<Server, ServeError> {
         if options.workers == 0 {
             return Err(ServeError::Option("at least 1 worker is needed".into()));
+        }
+        if options.limits.read_seconds == 0 {
+            return Err(ServeError::Option("read_seconds must be at least 1".into()));
         }
         if let Some(text) = &options.model {
             crate::model_file::from_json_str(text).map_err(ServeError::Model)?;
         }
         let addr = SocketAddr::new(options.host, options.port);
-        let http = tiny_http::Server::http(addr).map_err(|e| ServeError::Bind {
+        let failed = |e: std::io::Error| ServeError::Bind {
             addr,
             reason: e.to_string(),
-        })?;
-        let port = http
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| ServeError::Bind {
-                addr,
-                reason: "not an IP socket".into(),
-            })?;
-        let host = options.host;
+        };
+        // two threads read and write every connection; the engine's threads are apart
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(options.workers)
+            .thread_name("backprop-serve")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(failed)?;
+        let listener = std::net::TcpListener::bind(addr).map_err(failed)?;
+        listener.set_nonblocking(true).map_err(failed)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(failed)?
+        };
+        let addr = listener.local_addr().map_err(failed)?;
+        let (host, port) = (options.host, addr.port());
         let mut hosts = vec![format!("{}:{port}", host_text(host))];
         if host.is_loopback() || host.is_unspecified() {
             for name in ["localhost", "127.0.0.1", "[::1]"] {
@@ -225,6 +258,7 @@ impl Server {
             store: Store::new(
                 options.limits.max_sessions,
                 Duration::from_secs(options.limits.idle_seconds),
+                options.limits.memory_bytes,
             ),
             limits: options.limits,
             model: options.model,
@@ -233,19 +267,17 @@ impl Server {
             port,
         };
         Ok(Server {
-            http: Arc::new(http),
+            runtime,
+            listener,
+            addr,
             state: Arc::new(state),
-            stopped: Arc::new(AtomicBool::new(false)),
-            workers: options.workers,
+            stop: Arc::new(watch::Sender::new(false)),
         })
     }
 
     /// The address the server listens on (with the port chosen when 0 was asked).
     pub fn addr(&self) -> SocketAddr {
-        match self.http.server_addr().to_ip() {
-            Some(addr) => addr,
-            None => unreachable!("internal error: the server listens on an IP socket"),
-        }
+        self.addr
     }
 
     /// The page's URL.
@@ -262,33 +294,22 @@ impl Server {
     /// A handle that stops the server.
     pub fn stopper(&self) -> Stopper {
         Stopper {
-            http: self.http.clone(),
-            stopped: self.stopped.clone(),
-            workers: self.workers,
+            stop: self.stop.clone(),
         }
     }
 
-    /// Answers requests on the worker threads until stopped (see [`Server::stopper`]).
+    /// Answers requests until stopped (see [`Server::stopper`]).
     pub fn run(self) {
-        let threads: Vec<_> = (0..self.workers)
-            .map(|_| {
-                let (http, state, stopped) =
-                    (self.http.clone(), self.state.clone(), self.stopped.clone());
-                std::thread::spawn(move || {
-                    while !stopped.load(Ordering::Acquire) {
-                        match http.recv_timeout(Duration::from_secs(1)) {
-                            Ok(Some(request)) => answer(&state, request),
-                            Ok(None) => state.store.expire(),
-                            // an accept error on one connection; a stop unblocks with an error
-                            Err(_) => continue,
-                        }
-                    }
-                })
-            })
-            .collect();
-        for thread in threads {
-            let _ = thread.join();
-        }
+        let Server {
+            runtime,
+            listener,
+            state,
+            stop,
+            ..
+        } = self;
+        runtime.block_on(transport::serve(listener, state, stop.subscribe()));
+        // engine work still running (a training slice) ends within its time budget
+        runtime.shutdown_timeout(Duration::from_secs(1));
     }
 }
 
@@ -297,219 +318,4 @@ fn host_text(ip: IpAddr) -> String {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]"),
     }
-}
-
-/// A response: status, content type, body, extra headers.
-struct Reply {
-    status: u16,
-    content_type: &'static str,
-    body: Vec<u8>,
-    attachment: Option<&'static str>,
-}
-
-impl Reply {
-    fn json(value: &serde_json::Value) -> Reply {
-        Reply {
-            status: 200,
-            content_type: "application/json",
-            body: value.to_string().into_bytes(),
-            attachment: None,
-        }
-    }
-
-    fn error(error: &ApiError) -> Reply {
-        Reply {
-            status: error.status(),
-            content_type: "application/json",
-            body: json!({ "error": error.to_string() })
-                .to_string()
-                .into_bytes(),
-            attachment: None,
-        }
-    }
-}
-
-fn header<'r>(request: &'r tiny_http::Request, name: &str) -> Option<&'r str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
-}
-
-fn answer(state: &State, mut request: tiny_http::Request) {
-    let reply =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(state, &mut request)))
-            .unwrap_or(Err(ApiError::Internal));
-    let reply = match reply {
-        Ok(reply) => reply,
-        Err(error) => Reply::error(&error),
-    };
-    // a Content-Length on every response, never chunked: simpler for every client
-    let mut response = tiny_http::Response::from_data(reply.body)
-        .with_status_code(reply.status)
-        .with_chunked_threshold(usize::MAX);
-    let mut headers = vec![
-        (
-            "Content-Type",
-            format!("{}; charset=utf-8", reply.content_type),
-        ),
-        ("Cache-Control", "no-store".to_string()),
-        ("X-Content-Type-Options", "nosniff".to_string()),
-        ("X-Frame-Options", "DENY".to_string()),
-        ("Referrer-Policy", "no-referrer".to_string()),
-        (
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src data: blob:; connect-src 'self'; frame-ancestors 'none'"
-                .to_string(),
-        ),
-    ];
-    if let Some(name) = reply.attachment {
-        headers.push((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}\""),
-        ));
-    }
-    for (field, value) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(field.as_bytes(), value.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    // the client may have gone; nothing to do about it
-    let _ = request.respond(response);
-}
-
-/// Refuses a request whose `Host` or `Origin` is not the server's own.
-fn check_origin(state: &State, request: &tiny_http::Request) -> Result<(), ApiError> {
-    let expected = || state.hosts.join(" or ");
-    let accepts = |host: &str| {
-        let host = host.to_ascii_lowercase();
-        state.hosts.contains(&host)
-            || (state.any_ip
-                && host
-                    .parse::<SocketAddr>()
-                    .is_ok_and(|a| a.port() == state.port))
-    };
-    let host = header(request, "Host").ok_or(ApiError::NoHost)?;
-    if !accepts(host) {
-        return Err(ApiError::Host {
-            got: host.into(),
-            expected: expected(),
-        });
-    }
-    if let Some(origin) = header(request, "Origin") {
-        let ok = origin.strip_prefix("http://").is_some_and(accepts);
-        if !ok {
-            return Err(ApiError::Origin {
-                got: origin.into(),
-                expected: state
-                    .hosts
-                    .iter()
-                    .map(|h| format!("http://{h}"))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn read_body(state: &State, request: &mut tiny_http::Request) -> Result<String, ApiError> {
-    let limit = state.limits.max_body_bytes;
-    if let Some(size) = request.body_length()
-        && size as u64 > limit
-    {
-        return Err(ApiError::BodyTooLarge {
-            size: size as u64,
-            limit,
-        });
-    }
-    let mut bytes = Vec::new();
-    request
-        .as_reader()
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ApiError::Body(e.to_string()))?;
-    if bytes.len() as u64 > limit {
-        return Err(ApiError::BodyTooLarge {
-            size: limit + 1,
-            limit,
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| ApiError::Body(format!("not UTF-8 text ({e})")))
-}
-
-fn route(state: &State, request: &mut tiny_http::Request) -> Result<Reply, ApiError> {
-    check_origin(state, request)?;
-    let method = request.method().as_str().to_ascii_uppercase();
-    let path = request.url().split('?').next().unwrap_or("").to_string();
-    let allowed = match path.as_str() {
-        "/" | "/index.html" | "/api/state" | "/api/model" => "GET",
-        "/api/session" | "/api/build" | "/api/reset" | "/api/walk" | "/api/step" | "/api/train" => {
-            "POST"
-        }
-        _ => {
-            return Err(ApiError::NotFound { method, path });
-        }
-    };
-    if method != allowed {
-        return Err(ApiError::Method {
-            method,
-            path,
-            allowed,
-        });
-    }
-    if allowed == "GET" && (path == "/" || path == "/index.html") {
-        return Ok(Reply {
-            status: 200,
-            content_type: "text/html",
-            body: PAGE.as_bytes().to_vec(),
-            attachment: None,
-        });
-    }
-    let body = if allowed == "POST" {
-        read_body(state, request)?
-    } else {
-        String::new()
-    };
-    if path == "/api/session" {
-        api::parse::<api::Empty>(&body)?;
-        let session = api::initial_session(state.model.as_deref())?;
-        let token = state.store.create(session)?;
-        return Ok(Reply::json(
-            &json!({ "session": token, "limits": state.limits }),
-        ));
-    }
-    let token = header(request, SESSION_HEADER).ok_or(ApiError::NoSession)?;
-    let slot = state.store.get(token)?;
-    let value = match path.as_str() {
-        "/api/state" => api::state(&slot.lock()),
-        "/api/model" => {
-            let text = api::model(&slot.lock())?;
-            return Ok(Reply {
-                status: 200,
-                content_type: "application/json",
-                body: text.into_bytes(),
-                attachment: Some("model.json"),
-            });
-        }
-        "/api/build" => {
-            let request = api::parse(&body)?;
-            api::build(&mut slot.lock(), request, &state.limits)?
-        }
-        "/api/reset" => {
-            api::parse::<api::Empty>(&body)?;
-            api::reset(&mut slot.lock())?
-        }
-        "/api/walk" => api::walk_outline(&mut slot.lock(), api::parse(&body)?)?,
-        "/api/step" => api::step(&mut slot.lock(), api::parse(&body)?)?,
-        "/api/train" => {
-            let request = api::parse(&body)?;
-            let _job = slot.start_training().ok_or(ApiError::Busy)?;
-            api::train_epochs(&mut slot.lock(), request, &state.limits)?
-        }
-        _ => unreachable!("internal error: every routed path is handled"),
-    };
-    Ok(Reply::json(&value))
 }

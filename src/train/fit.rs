@@ -118,7 +118,7 @@ pub(super) fn fit_observed(
 }
 
 /// `alpha * sum_p p^2`, with its gradient `2 alpha p` added to `grad`.
-fn l2_penalty(alpha: f64, params: &[f64], grad: &mut [f64]) -> f64 {
+pub(super) fn l2_penalty(alpha: f64, params: &[f64], grad: &mut [f64]) -> f64 {
     let mut sum = 0.0;
     for (g, &p) in grad.iter_mut().zip(params) {
         sum += p * p;

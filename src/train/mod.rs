@@ -4,7 +4,8 @@
 //! the same loop.
 //!
 //! `config.rs`: what a run is asked to do; `optimiser.rs`: the update rules; `fit.rs`: the one
-//! loop.
+//! loop; `resume.rs`: the same rules in slices that stop between updates ([`Trainer`], for the
+//! playground's bounded requests).
 //!
 //! Gradients come from a [`crate::Batch`] of the loss (the graph's reverse sweep over blocks of
 //! associations); this module owns only the schedule and the update rules.
@@ -12,9 +13,11 @@
 mod config;
 mod fit;
 mod optimiser;
+mod resume;
 
 pub use config::{RunOptions, Schedule, TrainConfig};
 pub use optimiser::Optimiser;
+pub use resume::{FULL_BATCH_PIECE, Slice, Trainer};
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};

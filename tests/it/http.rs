@@ -1,6 +1,7 @@
-//! A minimal HTTP/1.1 client for the playground's tests: one request per connection, any
-//! header (the tests forge `Host` and `Origin`), any body (malformed ones too). Written here
-//! rather than taken from a crate because a client library sets `Host` itself.
+//! A minimal HTTP/1.1 client for the playground's tests: one request per connection, or many
+//! on one kept-alive connection ([`KeptAlive`]); any header (the tests forge `Host` and
+//! `Origin`), any body (malformed ones too). Written here rather than taken from a crate
+//! because a client library sets `Host` itself.
 
 #![allow(dead_code)]
 
@@ -39,15 +40,19 @@ impl Reply {
     }
 }
 
-/// Sends raw bytes and reads the reply until the server closes the connection.
+/// Sends raw bytes on a new connection and reads one reply.
 pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("the server accepts connections");
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .expect("a timeout");
     stream.write_all(bytes).expect("the request is sent");
-    // read the head, then Content-Length bytes (some servers keep the connection open despite
-    // `Connection: close`), or to the end without one
+    read_reply(&mut stream)
+}
+
+/// Reads one reply: the head, then Content-Length bytes (some servers keep the connection open
+/// despite `Connection: close`), or to the end without one.
+fn read_reply(stream: &mut TcpStream) -> Reply {
     let mut data = Vec::new();
     let mut buffer = [0u8; 16 * 1024];
     let split = loop {
@@ -96,6 +101,51 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
         status,
         headers,
         body,
+    }
+}
+
+/// One kept-alive connection with a session: requests one after the other on the same socket,
+/// as a browser's page does.
+pub struct KeptAlive {
+    stream: TcpStream,
+    addr: SocketAddr,
+    token: String,
+}
+
+impl KeptAlive {
+    /// A connection for `session`.
+    pub fn new(session: &Session) -> KeptAlive {
+        let stream = TcpStream::connect(session.addr).expect("the server accepts connections");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("a timeout");
+        KeptAlive {
+            stream,
+            addr: session.addr,
+            token: session.token.clone(),
+        }
+    }
+
+    /// A POST with the session's header, on this connection.
+    pub fn post(&mut self, path: &str, body: &str) -> Reply {
+        let text = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nX-Backprop-Session: {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            self.token,
+            body.len()
+        );
+        self.stream
+            .write_all(text.as_bytes())
+            .expect("the request is sent");
+        read_reply(&mut self.stream)
+    }
+
+    /// A POST that must succeed, as JSON.
+    pub fn ok(&mut self, path: &str, body: &str) -> serde_json::Value {
+        let reply = self.post(path, body);
+        assert_eq!(reply.status, 200, "{path} {body}: {}", reply.body);
+        reply.json()
     }
 }
 

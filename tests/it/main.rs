@@ -30,6 +30,8 @@ mod render;
 mod second_derivatives;
 #[cfg(all(feature = "serve", feature = "cli"))]
 mod serve;
+#[cfg(all(feature = "serve", feature = "cli"))]
+mod serve_limits;
 #[cfg(feature = "strategies")]
 mod strategies;
 mod textbook_vs_graph;
