@@ -10,7 +10,7 @@
 
 use backprop::Graph;
 use backprop::gradcheck::{Tolerances, check_graph};
-use backprop::train::{Optimiser, RunOptions, TrainConfig, train_graph};
+use backprop::train::{Optimiser, TrainConfig, train_graph};
 
 fn main() -> Result<(), backprop::Error> {
     let g = Graph::new();
@@ -29,7 +29,7 @@ fn main() -> Result<(), backprop::Error> {
     let y = (h1 * v1 + h2 * v2 + x1 * skip).labelled("y"); // x1 skips the hidden layer
     let error = (0.5 * (y - target).powf(2.0)).labelled("E");
 
-    let tape = g.compile()?;
+    let mut tape = g.compile()?;
     let association = [1.0, -0.5, 0.3];
     let grads = tape.gradients(&association, error)?;
     println!("E = {:.6}", tape.evaluate(&association, error)?);
@@ -44,46 +44,35 @@ fn main() -> Result<(), backprop::Error> {
     ] {
         println!("dE/d{name:<8} = {:+.9}", grads.wrt(w)?);
     }
-    let report = check_graph(
-        &g,
-        &tape,
-        tape.initial_params(),
-        &association,
-        error,
-        Tolerances::default(),
-    )?;
+    let report = check_graph(&tape, error, &association, Tolerances::default())?;
     println!("\n{}", report.render());
 
     // Train it: y should learn 0.8 tanh(x1 - x2) + 0.3 x1 (a bend, which the skip connection
-    // alone cannot give) on a 5 x 5 grid of [-1, 1]^2, each association named by label.
-    let mut data = Vec::new();
+    // alone cannot give) on a 5 x 5 grid of [-1, 1]^2, the inputs' columns named by label.
+    let (mut x1s, mut x2s, mut targets) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..5 {
         for j in 0..5 {
             let (a, b) = (-1.0 + 0.5 * i as f64, -1.0 + 0.5 * j as f64);
-            let want = 0.8 * (a - b).tanh() + 0.3 * a;
-            let association = [("x1", a), ("x2", b), ("target", want)];
-            data.extend(tape.association_by_label(association)?);
+            x1s.push(a);
+            x2s.push(b);
+            targets.push(0.8 * (a - b).tanh() + 0.3 * a);
         }
     }
-    let mut params = tape.initial_params().to_vec();
+    let data = tape.associations_by_label([("x1", x1s), ("x2", x2s), ("target", targets)])?;
     let config = TrainConfig::new(Optimiser::adam(0.05)).with_max_epochs(2000);
-    let history = train_graph(
-        &tape,
-        error,
-        &mut params,
-        &data,
-        &config,
-        &RunOptions::default(),
-        |_, _| {},
-    )?;
+    // the tape keeps the trained parameters: evaluate and gradients read them from now on
+    let history = train_graph(&mut tape, error, &data, &config)?;
     let (first, last) = (history.errors[0], history.final_error().unwrap_or(f64::NAN));
     println!(
         "trained {} epochs: E over the 25 associations {first:.4} -> {last:.3e}",
         history.epochs()
     );
-    let mut ws = tape.workspace();
-    tape.set_params(&mut ws, &params)?;
-    println!("the shared weight is now {:+.6}", tape.param(&ws, shared)?);
+    let read_back: f64 = (data.chunks(3))
+        .map(|association| tape.evaluate(association, error))
+        .sum::<Result<f64, _>>()?;
+    println!("E read back from the tape: {read_back:.3e}");
+    let slot = tape.param_slot(shared)?;
+    println!("the shared weight is now {:+.6}", tape.param_values()[slot]);
     assert!(
         last < first / 20.0,
         "the hand-built network did not learn: {first} -> {last}"

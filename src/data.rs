@@ -21,11 +21,13 @@ mod confusion;
 mod csv;
 mod labels;
 mod options;
+mod records;
 mod scaler;
 
 pub use confusion::ConfusionMatrix;
 pub(crate) use labels::check_class_list;
 pub use options::{CsvOptions, Scaling, Targets};
+pub use records::CsvAssociations;
 pub use scaler::{Scaler, ScalerKind};
 
 /// The most classes a label column may have (one-hot targets of this width are already far

@@ -43,6 +43,44 @@ pub enum Error {
         /// How many nodes the graph has.
         len: usize,
     },
+    /// A node created after the tape (or the gradients) in use was compiled: graphs grow, a
+    /// tape does not.
+    #[error(
+        "node {index} was created after compile(): the tape was compiled from the graph's first {nodes} nodes; compile the graph again to use it"
+    )]
+    NodeAfterCompile {
+        /// The node's index.
+        index: u32,
+        /// How many nodes the graph had when the tape was compiled.
+        nodes: usize,
+    },
+    /// A node that must be an op (the loss to train, the output to differentiate over
+    /// associations) is a leaf.
+    #[error(
+        "{role} {node} is {kind}, not an op: pass the node of the expression to differentiate (such as the loss `(y - target).powf(2.0)`)"
+    )]
+    NotAnOp {
+        /// What the node was given as ("the loss", "the output").
+        role: &'static str,
+        /// The node.
+        node: NodeName,
+        /// What it is: "an input", "a parameter", "a constant".
+        kind: &'static str,
+    },
+    /// Values that are not a whole number of associations: each association gives one value
+    /// per input, in slot order.
+    #[error(
+        "{got} input values are not a whole number of associations of {} (one value per input, in slot order: {}); {} left over: is a column missing? Tape::associations_by_label builds the values from columns named by label",
+        inputs.len(),
+        inputs.join(", "),
+        got % inputs.len().max(1)
+    )]
+    PartialAssociation {
+        /// The inputs, in slot order, as named in messages.
+        inputs: Vec<String>,
+        /// The number of values given.
+        got: usize,
+    },
     /// An op was given a number of operands its arity does not accept.
     #[error("op {op}: expected {expected} operands, got {got}")]
     Arity {
@@ -122,12 +160,14 @@ pub enum Error {
         node: NodeName,
     },
     /// No input carries the label asked for, or more than one does.
-    #[error("{count} inputs are labelled {label:?}: exactly 1 is needed")]
+    #[error("{}", input_label_message(label, *count, labels))]
     InputLabel {
         /// The label.
         label: String,
         /// How many inputs carry it.
         count: usize,
+        /// The inputs' labels, in slot order (unlabelled inputs left out).
+        labels: Vec<String>,
     },
     /// A workspace was read before the pass that computes what was asked for.
     #[error("{what} read before any {pass} pass on this workspace: run Tape::{pass} first")]
@@ -352,6 +392,22 @@ pub enum Error {
         /// The missing field.
         field: String,
     },
+}
+
+/// The message of [`Error::InputLabel`].
+fn input_label_message(label: &str, count: usize, labels: &[String]) -> String {
+    if count == 0 {
+        let known = if labels.is_empty() {
+            "no input has a label".to_string()
+        } else {
+            format!("the inputs are labelled {}", labels.join(", "))
+        };
+        format!("no input is labelled {label:?}: {known}")
+    } else {
+        format!(
+            "{count} inputs are labelled {label:?}: give each input its own label to name it, or name it by its node"
+        )
+    }
 }
 
 /// `Result` with [`Error`].

@@ -79,9 +79,11 @@ use crate::nn::{Activation, Bias, Init, Loss, Mlp, MlpSpec};
 mod fields;
 mod header;
 mod model;
+mod stream;
 
 pub(crate) use header::{check_header, invalid, present};
 pub use model::{Assessment, Model, ModelData, Outputs, Prediction, Predicts, Schema};
+pub use stream::{ModelStream, Tally};
 
 use fields::{ModelIn, ModelOut, ScalingOut, SchemaIn, TargetsOut};
 

@@ -453,7 +453,7 @@ mod tests {
     fn run(plan: &Plan, tape: &Tape, lanes: usize) -> (f64, Vec<f64>) {
         let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.61).cos()).collect();
         let mut ws = plan.workspace(lanes);
-        plan.set_params(&mut ws, tape.initial_params());
+        plan.set_params(&mut ws, tape.param_values());
         let loss = plan.run(&mut ws, Inputs::Rows(&[(&data, 9)]), 0, 77, lanes, 1.0);
         let mut grad = vec![0.0; tape.param_count()];
         plan.take_gradients(&mut ws, &mut grad);
@@ -493,7 +493,7 @@ mod tests {
         );
         let data: Vec<f64> = (0..77 * 9).map(|k| (k as f64 * 0.37).sin()).collect();
         let pass = |ws: &mut PlanWorkspace, count: usize| {
-            plan.set_params(ws, tape.initial_params());
+            plan.set_params(ws, tape.param_values());
             let loss = plan.run(ws, Inputs::Rows(&[(&data, 9)]), 0, count, 64, 1.0);
             let mut grad = vec![0.0; tape.param_count()];
             plan.take_gradients(ws, &mut grad);

@@ -76,7 +76,7 @@ impl Tape {
     /// A [`Batch`] for the sum of `output` over associations: blocks of 64, one thread.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`] for an output not in the graph;
+    /// [`Error::ForeignNode`]/[`Error::NodeAfterCompile`] for an output not in the graph;
     /// [`Error::InvalidOption`] for an output that is not an op (a leaf has no gradient to
     /// sum over associations).
     ///
@@ -197,7 +197,7 @@ impl Batch {
     ///
     /// # Errors
     /// [`Error::NoAssociations`] for no inputs (to a graph that has input leaves);
-    /// [`Error::Shape`] for inputs that are not a whole number of associations; [`Error::ParamCount`] for `params` or `grad` of the wrong
+    /// [`Error::PartialAssociation`] for inputs that are not a whole number of associations; [`Error::ParamCount`] for `params` or `grad` of the wrong
     /// length; in anomaly mode, [`Error::Anomaly`].
     pub fn gradient(&mut self, params: &[f64], inputs: &[f64], grad: &mut [f64]) -> Result<f64> {
         let count = self.tape.association_count(inputs)?;
@@ -446,7 +446,7 @@ mod tests {
         let y = hidden.iter().fold(g.constant(0.1), |acc, &h| acc + h * 0.5);
         let loss = (y - t).powi(2);
         let tape = g.compile().unwrap();
-        let params = tape.initial_params().to_vec();
+        let params = tape.param_values().to_vec();
         let (n, m) = (200, 3);
         let inputs: Vec<f64> = (0..n * m).map(|k| (k as f64 * 0.37).cos()).collect();
         let targets: Vec<f64> = (0..n).map(|k| (k as f64 * 0.11).sin()).collect();

@@ -10,12 +10,14 @@ use super::{CliResult, Context, Failure, parse_widths};
 /// How to build a layered network whose input and output widths come from the data.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NetArgs {
-    /// Widths of the hidden layers, comma-separated (empty for none).
-    #[arg(long, default_value = "2", value_name = "W1,W2,..")]
-    pub hidden: String,
-    /// Activation of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu[:SLOPE].
-    #[arg(long, default_value = "sigmoid")]
-    pub activation: String,
+    /// Widths of the hidden layers, comma-separated (empty for none) [default: 2, the
+    /// tutorial's XOR network].
+    #[arg(long, value_name = "W1,W2,..")]
+    pub hidden: Option<String>,
+    /// Activation of the hidden layers: identity, sigmoid, tanh, relu, leaky_relu[:SLOPE]
+    /// [default: sigmoid].
+    #[arg(long)]
+    pub activation: Option<String>,
     /// Activation of the output layer.
     #[arg(long, default_value = "identity")]
     pub output_activation: String,
@@ -25,9 +27,10 @@ pub struct NetArgs {
     /// Weight initialisation: uniform (in [-1, 1)), uniform:LOW:HIGH, xavier, he, constant:VALUE.
     #[arg(long, default_value = "uniform")]
     pub init: String,
-    /// Loss of one association: half_squared_error or cross_entropy (softmax).
-    #[arg(long, default_value = "half_squared_error")]
-    pub loss: String,
+    /// Loss of one association: half_squared_error or cross_entropy (softmax) [default:
+    /// cross_entropy for `train --label`, half_squared_error otherwise].
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Seed of the initialisation (and of shuffling when training).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -69,20 +72,29 @@ fn parse_init(text: &str) -> Result<Init, String> {
     }
 }
 
+/// `--hidden` when not given: the tutorial's XOR network.
+pub const DEFAULT_HIDDEN: &str = "2";
+/// `--activation` when not given.
+pub const DEFAULT_ACTIVATION: &str = "sigmoid";
+/// `--loss` when not given (and, for `train`, without `--label`).
+pub const DEFAULT_LOSS: &str = "half_squared_error";
+
 impl NetArgs {
     /// The specification for data of `n_inputs` inputs and `n_outputs` targets.
     pub fn spec(&self, n_inputs: usize, n_outputs: usize) -> CliResult<MlpSpec> {
-        let hidden = parse_widths(&self.hidden)
+        let hidden = parse_widths(self.hidden.as_deref().unwrap_or(DEFAULT_HIDDEN))
             .map_err(|e| Failure::usage("invalid --hidden").because(e))?;
         let activation =
-            Activation::parse(&self.activation).usage(|| "invalid --activation".into())?;
+            Activation::parse(self.activation.as_deref().unwrap_or(DEFAULT_ACTIVATION))
+                .usage(|| "invalid --activation".into())?;
         let output = Activation::parse(&self.output_activation)
             .usage(|| "invalid --output-activation".into())?;
         let bias =
             parse_bias(&self.bias).map_err(|e| Failure::usage("invalid --bias").because(e))?;
         let init =
             parse_init(&self.init).map_err(|e| Failure::usage("invalid --init").because(e))?;
-        let loss = Loss::parse(&self.loss).usage(|| "invalid --loss".into())?;
+        let loss = Loss::parse(self.loss.as_deref().unwrap_or(DEFAULT_LOSS))
+            .usage(|| "invalid --loss".into())?;
         let mut sizes = vec![n_inputs];
         sizes.extend(hidden);
         sizes.push(n_outputs);

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// What a column of the file becomes.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Role {
+pub(super) enum Role {
     /// Input number `k` (in the file's order, or in the order of [`CsvOptions::inputs`]).
     Input(usize),
     /// Target number `k` (in the order of [`Targets::Columns`]).
@@ -157,7 +157,7 @@ pub(super) fn read(text: &str, options: &CsvOptions) -> Result<Dataset> {
     ))
 }
 
-fn validate_scaling(scaling: Scaling) -> Result<()> {
+pub(super) fn validate_scaling(scaling: Scaling) -> Result<()> {
     match scaling {
         Scaling::Divide(d) if !d.is_finite() || d == 0.0 => Err(Error::InvalidOption {
             name: "scaling".into(),
@@ -180,7 +180,7 @@ fn check_values(rows: usize, width: usize, options: &CsvOptions) -> Result<()> {
     Ok(())
 }
 
-fn check_unique(names: &[String]) -> Result<()> {
+pub(super) fn check_unique(names: &[String]) -> Result<()> {
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
     for (column, name) in names.iter().enumerate() {
         if let Some(&first) = seen.get(name.as_str()) {
@@ -195,7 +195,7 @@ fn check_unique(names: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn roles(names: &[String], options: &CsvOptions) -> Result<Vec<Role>> {
+pub(super) fn roles(names: &[String], options: &CsvOptions) -> Result<Vec<Role>> {
     let bad = |name: &str, reason: String| Error::InvalidOption {
         name: name.into(),
         reason,
@@ -276,7 +276,7 @@ fn roles(names: &[String], options: &CsvOptions) -> Result<Vec<Role>> {
     Ok(roles)
 }
 
-fn number(cell: &str) -> std::result::Result<f64, String> {
+pub(super) fn number(cell: &str) -> std::result::Result<f64, String> {
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!("{cell:?} is not a finite number")),
@@ -285,7 +285,7 @@ fn number(cell: &str) -> std::result::Result<f64, String> {
 }
 
 /// Splits one line into cells: trimmed, quotes removed, `""` inside quotes unescaped.
-fn split_cells(line: usize, text: &str) -> Result<Vec<Cow<'_, str>>> {
+pub(super) fn split_cells(line: usize, text: &str) -> Result<Vec<Cow<'_, str>>> {
     let syntax = |reason: &str| Error::InvalidFile {
         format: "csv".into(),
         reason: format!("line {line}: {reason}"),

@@ -57,6 +57,12 @@ impl<'o> Labels<'o> {
         }
     }
 
+    /// Whether the classes are known before reading (integers `0..k` or a list), so that one
+    /// association's one-hot target can be made without the rest of the file.
+    pub(super) fn known_before_reading(&self) -> bool {
+        !matches!(self.mode, LabelMode::Found { .. })
+    }
+
     /// The one-hot width, as far as it is known before reading (for the size check).
     pub(super) fn width_hint(&self) -> usize {
         match &self.mode {
@@ -67,6 +73,14 @@ impl<'o> Labels<'o> {
     }
 
     pub(super) fn push(&mut self, cell: &str, line: usize, column: usize) -> Result<()> {
+        let id = self.id(cell, line, column)?;
+        self.ids.push(id);
+        Ok(())
+    }
+
+    /// The class of `cell` (for labels found in the data, its first-seen id), not kept: what a
+    /// reader of one association at a time needs.
+    pub(super) fn id(&mut self, cell: &str, line: usize, column: usize) -> Result<usize> {
         let at = |reason: String| Error::CsvCell {
             line,
             column,
@@ -105,8 +119,7 @@ impl<'o> Labels<'o> {
                 }
             },
         };
-        self.ids.push(id);
-        Ok(())
+        Ok(id)
     }
 
     /// The label column, the classes in order, and each row's class.

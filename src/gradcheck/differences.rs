@@ -5,31 +5,30 @@ use crate::graph::NodeId;
 use crate::tape::Tape;
 
 /// Central finite differences of `sum_t output(association t)` with respect to every input and
-/// every parameter, through forward passes only:
-/// `(f(x + h) - f(x - h)) / 2h` with `h = step * max(1, |x|)`.
+/// every parameter, at the tape's parameter values ([`Tape::param_values`]), through forward
+/// passes only: `(f(x + h) - f(x - h)) / 2h` with `h = step * max(1, |x|)`.
 ///
-/// `associations` holds the associations one after the other (`T * input_count` values); the
-/// derivative with respect to an input is summed over associations like the output.
+/// `associations` holds the associations one after the other (`T * input_count` values, as
+/// [`Tape::associations_by_label`] builds them); the derivative with respect to an input is
+/// summed over associations like the output.
 ///
 /// # Errors
-/// [`Error::Shape`](crate::Error::Shape) if `associations` is not a whole number of associations or `params` has the
-/// wrong length; the errors of [`Tape::forward`].
+/// [`Error::PartialAssociation`](crate::Error::PartialAssociation) if `associations` is not a
+/// whole number of associations; the errors of [`Tape::forward`].
 ///
 /// # Complexity
 /// `2 * (inputs + params)` forward passes per association.
 pub fn central_differences(
     tape: &Tape,
-    params: &[f64],
-    associations: &[f64],
     output: impl Into<NodeId>,
+    associations: &[f64],
     step: f64,
 ) -> Result<FiniteDifferences> {
     let output = output.into();
     let n_in = tape.input_count();
     let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
-    tape.set_params(&mut ws, params)?; // checks their number up front
-    let mut params = params.to_vec();
+    let mut params = tape.param_values().to_vec();
     let mut inputs = associations.to_vec();
     // sum_t output_t at the current (params, inputs)
     let total = |ws: &mut crate::Workspace, params: &[f64], inputs: &[f64]| -> Result<f64> {
@@ -81,24 +80,24 @@ pub struct FiniteDifferences {
     pub inputs: Vec<f64>,
 }
 
-/// Central differences of the reverse-mode gradient with respect to the parameters:
+/// Central differences of the reverse-mode gradient with respect to the parameters, at the
+/// tape's parameter values `p` ([`Tape::param_values`]):
 /// `J[i][j] = (g_i(p + h e_j) - g_i(p - h e_j)) / 2h` with `g = d(sum_t output_t)/dp` from the
 /// tape's sweep and `h = step * max(1, |p_j|)`: the second-derivative check's reference.
 ///
 /// # Errors
-/// [`Error::ParamCount`](crate::Error::ParamCount); [`Error::Shape`](crate::Error::Shape) for a partial association; those of the passes.
+/// [`Error::PartialAssociation`](crate::Error::PartialAssociation) for a partial association;
+/// those of the passes.
 pub fn gradient_differences(
     tape: &Tape,
-    params: &[f64],
-    associations: &[f64],
     output: impl Into<NodeId>,
+    associations: &[f64],
     step: f64,
 ) -> Result<Vec<Vec<f64>>> {
     let output = output.into();
     let n_in = tape.input_count();
     let t_count = tape.association_count(associations)?;
     let mut ws = tape.workspace();
-    tape.set_params(&mut ws, params)?; // checks their number up front
     let grad_at = |ws: &mut crate::Workspace, p: &[f64]| -> Result<Vec<f64>> {
         tape.set_params(ws, p)?;
         let mut g = vec![0.0; p.len()];
@@ -109,7 +108,7 @@ pub fn gradient_differences(
         }
         Ok(g)
     };
-    let mut p = params.to_vec();
+    let mut p = tape.param_values().to_vec();
     let mut columns = Vec::with_capacity(p.len());
     for j in 0..p.len() {
         let x = p[j];

@@ -1,6 +1,6 @@
 //! The three-way check per weight: reverse mode, the textbook delta rule, finite differences.
 
-use super::{Tolerances, central_differences, within};
+use super::{Tolerances, central_differences};
 use crate::error::Result;
 use crate::graph::NodeId;
 use crate::tape::Tape;
@@ -20,9 +20,15 @@ pub struct Row {
     pub finite_difference: f64,
     /// The largest `|a - b|` and `|a - c|`.
     pub abs_error: f64,
-    /// The largest of those relative to the reference (`|b|`, `|c|`; 0 when both are 0).
+    /// The largest of those relative to the reference (`|b|`, `|c|`; 0 when both are 0). Not the
+    /// verdict: next to a reference near 0 it is large while the absolute tolerance covers the
+    /// error (see [`Row::tolerance_used`]).
     pub rel_error: f64,
-    /// Whether every comparison is within its tolerance.
+    /// The largest error as a fraction of what its tolerance allows,
+    /// `|a - r| / (atol + rtol |r|)` over the comparisons (reference `r` the textbook's `b` or
+    /// the finite difference `c`, with their [`Tolerances`]): the figure the verdict reads.
+    pub tolerance_used: f64,
+    /// Whether every comparison is within its tolerance: `tolerance_used <= 1`.
     pub pass: bool,
 }
 
@@ -58,13 +64,21 @@ impl Report {
                 };
                 let mut abs_error = (a - c).abs();
                 let mut rel_error = rel(abs_error, c);
-                let mut pass = within(a, c, tolerances.fd_atol, tolerances.fd_rtol);
+                let mut tolerance_used =
+                    share_of_tolerance(abs_error, c, tolerances.fd_atol, tolerances.fd_rtol);
                 if let Some(b) = b {
                     let e = (a - b).abs();
                     abs_error = abs_error.max(e);
                     rel_error = rel_error.max(rel(e, b));
-                    pass &= within(a, b, tolerances.exact_atol, tolerances.exact_rtol);
+                    tolerance_used = tolerance_used.max(share_of_tolerance(
+                        e,
+                        b,
+                        tolerances.exact_atol,
+                        tolerances.exact_rtol,
+                    ));
                 }
+                // NaN (a non-finite gradient) fails
+                let pass = tolerance_used <= 1.0;
                 Row {
                     name: name(node),
                     node,
@@ -73,6 +87,7 @@ impl Report {
                     finite_difference: c,
                     abs_error,
                     rel_error,
+                    tolerance_used,
                     pass,
                 }
             })
@@ -95,9 +110,24 @@ impl Report {
         self.rows.iter().map(|r| r.abs_error).fold(0.0, f64::max)
     }
 
-    /// The largest relative error over all rows.
+    /// The largest relative error over all rows. Not the verdict (see [`Row::rel_error`]):
+    /// [`Report::max_tolerance_used`] is.
     pub fn max_rel_error(&self) -> f64 {
         self.rows.iter().map(|r| r.rel_error).fold(0.0, f64::max)
+    }
+
+    /// The largest [`Row::tolerance_used`]: the report passes exactly when it is at most 1.
+    pub fn max_tolerance_used(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.tolerance_used)
+            .fold(0.0, |m, u| {
+                if u.is_nan() || m.is_nan() {
+                    f64::NAN
+                } else {
+                    m.max(u)
+                }
+            })
     }
 
     /// A fixed-precision table: one line per weight (gradients to 10 significant digits, errors
@@ -116,8 +146,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            " {:>17} {:>7} {:>7}  ok",
-            "finite diff", "abs err", "rel err"
+            " {:>17} {:>7} {:>7} {:>7}  ok",
+            "finite diff", "abs err", "rel err", "of tol"
         );
         for r in &self.rows {
             let _ = write!(
@@ -132,10 +162,11 @@ impl Report {
             }
             let _ = writeln!(
                 out,
-                " {:>17.10e} {:>7.0e} {:>7.0e}  {}",
+                " {:>17.10e} {:>7.0e} {:>7.0e} {:>7.0e}  {}",
                 r.finite_difference,
                 r.abs_error,
                 r.rel_error,
+                r.tolerance_used,
                 if r.pass { "yes" } else { "NO" }
             );
         }
@@ -155,9 +186,10 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "largest error: {:.0e} absolute, {:.0e} relative",
+            "largest error: {:.0e} absolute, {:.0e} relative, {:.0e} of its tolerance (a weight passes at 1 or less)",
             self.max_abs_error(),
-            self.max_rel_error()
+            self.max_rel_error(),
+            self.max_tolerance_used()
         );
         match self.first_failure() {
             None => {
@@ -176,6 +208,13 @@ impl Report {
         }
         out
     }
+}
+
+/// `err / (atol + rtol |reference|)`: at most 1 within the tolerance (`0/0` reads 0, an error
+/// against a zero tolerance infinity).
+fn share_of_tolerance(err: f64, reference: f64, atol: f64, rtol: f64) -> f64 {
+    let allowed = atol + rtol * reference.abs();
+    if err == 0.0 { 0.0 } else { err / allowed }
 }
 
 fn label_or_index(graph_labels: impl Fn(NodeId) -> Option<String>) -> impl Fn(NodeId) -> String {
@@ -216,13 +255,8 @@ pub fn check_mlp(
         associations.extend_from_slice(&inputs[t * n_in..(t + 1) * n_in]);
         associations.extend_from_slice(&targets[t * n_out..(t + 1) * n_out]);
     }
-    let fd = central_differences(
-        net.tape(),
-        net.params(),
-        &associations,
-        net.loss_node(),
-        tolerances.step,
-    )?;
+    // the network's tape holds its current weights (`Mlp::tape`)
+    let fd = central_differences(net.tape(), net.loss_node(), &associations, tolerances.step)?;
     let r = reduction.weight(t_count);
     let fd: Vec<f64> = fd.params.iter().map(|d| d * r).collect();
     let graph = net.graph();
@@ -237,23 +271,36 @@ pub fn check_mlp(
 }
 
 /// The check of an arbitrary graph: (a) reverse mode vs (c) central finite differences of
-/// `sum_t output_t` for every parameter, at the parameter values `params`.
+/// `sum_t output_t` for every parameter, at the tape's parameter values
+/// ([`Tape::param_values`]: the trained ones after [`crate::train::train_graph`]). The
+/// arguments come in the order of [`crate::train::train_graph`]'s: the tape, the node, the
+/// associations (one after the other, as [`Tape::associations_by_label`] builds them).
 ///
 /// # Errors
 /// As [`central_differences`].
+///
+/// # Examples
+/// ```
+/// use backprop::Graph;
+/// use backprop::gradcheck::{check_graph, Tolerances};
+/// let g = Graph::new();
+/// let (x, w) = (g.input("x"), g.param("w", 0.5));
+/// let y = (x * w).tanh();
+/// let tape = g.compile()?;
+/// let report = check_graph(&tape, y, &[1.0, -2.0], Tolerances::default())?;
+/// assert!(report.passed(), "{}", report.render());
+/// # Ok::<(), backprop::Error>(())
+/// ```
 pub fn check_graph(
-    graph: &crate::Graph,
     tape: &Tape,
-    params: &[f64],
-    associations: &[f64],
     output: impl Into<NodeId>,
+    associations: &[f64],
     tolerances: Tolerances,
 ) -> Result<Report> {
     let output = output.into();
-    let fd = central_differences(tape, params, associations, output, tolerances.step)?;
+    let fd = central_differences(tape, output, associations, tolerances.step)?;
     let n_in = tape.input_count();
     let mut ws = tape.workspace();
-    tape.set_params(&mut ws, params)?;
     let mut grads = vec![0.0; tape.param_count()];
     let t_count = associations.len().checked_div(n_in).unwrap_or(1);
     for t in 0..t_count {
@@ -266,7 +313,7 @@ pub fn check_graph(
         &grads,
         None,
         &fd.params,
-        label_or_index(|n| graph.label(n).ok().flatten()),
+        label_or_index(|n| tape.label(n).map(str::to_string)),
         tolerances,
     ))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::data::{ConfusionMatrix, CsvOptions, Dataset, Scaler, argmax, check_class_list};
 use crate::error::{Error, Result};
-use crate::nn::{Mlp, Reduction};
+use crate::nn::Mlp;
 
 /// What a model's outputs are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +197,50 @@ fn unique_names(names: &[String]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// What a file with the columns `header` gives a model: how to read it, whether it has the
+/// targets, the columns the model does not use.
+pub(super) struct Columns {
+    pub(super) options: CsvOptions,
+    pub(super) has_targets: bool,
+    pub(super) extra: Vec<String>,
+}
+
+impl Schema {
+    /// How to read a file whose header is `header`: the inputs by name, the targets or label
+    /// column if all are there, `options`' limits.
+    pub(super) fn columns_in(&self, header: &[String], options: &CsvOptions) -> Columns {
+        let has = |c: &String| header.contains(c);
+        let (targets, target_columns) = match &self.predicts {
+            Predicts::Columns(columns) if columns.iter().all(has) => (
+                crate::data::Targets::Columns(columns.clone()),
+                columns.clone(),
+            ),
+            Predicts::Classes { column, labels } if has(column) => (
+                crate::data::Targets::Classes {
+                    column: column.clone(),
+                    labels: labels.clone(),
+                },
+                vec![column.clone()],
+            ),
+            _ => (crate::data::Targets::Columns(Vec::new()), Vec::new()),
+        };
+        let extra = (header.iter())
+            .filter(|c| !self.inputs.contains(c) && !target_columns.contains(c))
+            .cloned()
+            .collect();
+        Columns {
+            options: CsvOptions {
+                targets,
+                inputs: Some(self.inputs.clone()),
+                scaling: crate::data::Scaling::None,
+                ..options.clone()
+            },
+            has_targets: !target_columns.is_empty(),
+            extra,
+        }
+    }
+}
+
 /// A trained network and, for a model file of version 2, its [`Schema`] (a version 1 file
 /// carries none: its inputs are unnamed and unscaled).
 #[derive(Debug)]
@@ -366,7 +410,7 @@ impl Model {
         self.predict(&row)
     }
 
-    fn schema_or_refuse(&self) -> Result<&Schema> {
+    pub(super) fn schema_or_refuse(&self) -> Result<&Schema> {
         self.schema.as_ref().ok_or_else(|| Error::InvalidOption {
             name: "model".into(),
             reason: "a version 1 model names no columns: give its inputs by position".into(),
@@ -386,37 +430,12 @@ impl Model {
     pub fn read_csv_str(&self, text: &str, options: &CsvOptions) -> Result<ModelData> {
         let schema = self.schema_or_refuse()?;
         let header = Dataset::csv_header(text)?;
-        let has = |c: &String| header.contains(c);
-        let (targets, target_columns) = match &schema.predicts {
-            Predicts::Columns(columns) if columns.iter().all(has) => (
-                crate::data::Targets::Columns(columns.clone()),
-                columns.clone(),
-            ),
-            Predicts::Classes { column, labels } if has(column) => (
-                crate::data::Targets::Classes {
-                    column: column.clone(),
-                    labels: labels.clone(),
-                },
-                vec![column.clone()],
-            ),
-            _ => (crate::data::Targets::Columns(Vec::new()), Vec::new()),
-        };
-        let has_targets = !target_columns.is_empty();
-        let options = CsvOptions {
-            targets,
-            inputs: Some(schema.inputs.clone()),
-            scaling: crate::data::Scaling::None,
-            ..options.clone()
-        };
-        let data = Dataset::from_csv_str(text, &options)?;
-        let extra_columns = header
-            .into_iter()
-            .filter(|c| !schema.inputs.contains(c) && !target_columns.contains(c))
-            .collect();
+        let columns = schema.columns_in(&header, options);
+        let data = Dataset::from_csv_str(text, &columns.options)?;
         Ok(ModelData {
             data,
-            has_targets,
-            extra_columns,
+            has_targets: columns.has_targets,
+            extra_columns: columns.extra,
         })
     }
 
@@ -450,92 +469,91 @@ impl Model {
     /// [`Error::Shape`] for data of the wrong widths (no targets, among others);
     /// [`Error::NoAssociations`].
     pub fn assess(&self, data: &Dataset) -> Result<Assessment> {
-        let scaled = match &self.schema {
-            Some(schema) => data.scaled(&schema.scaler)?,
-            None => data.clone(),
-        };
-        let (mean_error, _) =
-            self.net
-                .gradient(scaled.inputs(), scaled.targets(), Reduction::Mean)?;
-        let confusion = match self.schema.as_ref().and_then(Schema::classes) {
-            None => None,
-            Some(labels) => {
-                let mut matrix = ConfusionMatrix::new(labels.to_vec());
-                for t in 0..scaled.len() {
-                    let (x, y) = scaled.association(t)?;
-                    matrix.add(argmax(y), argmax(&self.net.predict(x)?))?;
-                }
-                Some(matrix)
-            }
-        };
-        Ok(Assessment {
-            mean_error,
-            confusion,
-        })
+        let mut tally = self.tally();
+        for t in 0..data.len() {
+            let (x, y) = data.association(t)?;
+            tally.add(self, x, y)?;
+        }
+        tally.finish()
     }
 
-    /// Predictions as CSV text, one row per prediction after a header. For a classifier: the
-    /// predicted class (headed by the label column's name), then one column per class headed by
-    /// its label, holding the probabilities ([`Outputs::Softmax`]) or the raw scores. For a
-    /// regression: one column per target, headed by its name. With `raw`, or for a version 1
-    /// model: the network's outputs `output_0, output_1, ...` (and for a version 1 model of
-    /// several outputs, `class`, the index of the largest). Numbers are written in full (they
-    /// read back as the same `f64`).
+    /// Predictions as CSV text, one row per prediction after a header
+    /// ([`Model::predictions_header`], then [`Model::prediction_row`] for each).
     pub fn predictions_csv(&self, predictions: &[Prediction], raw: bool) -> String {
+        let mut csv = self.predictions_header(raw);
+        csv.push('\n');
+        for p in predictions {
+            csv.push_str(&self.prediction_row(p, raw));
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// The header of [`Model::predictions_csv`], without a line break. For a classifier: the
+    /// label column's name (the predicted class), then one column per class: headed by its
+    /// label when it holds the probability ([`Outputs::Softmax`]), by `score_<label>` when it
+    /// holds the network's raw output (a network trained without softmax, whose outputs are
+    /// not probabilities). For a regression: one column per target, headed by its name. With
+    /// `raw`, or for a version 1 model: the network's outputs `output_0, output_1, ...` (and
+    /// for a version 1 model of several outputs, `class`, the index of the largest).
+    pub fn predictions_header(&self, raw: bool) -> String {
         let outputs = self.net.sizes()[self.net.layers()];
-        let numbers = |v: &[f64]| {
-            v.iter()
-                .map(|v| format!("{v:?}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let mut csv = String::new();
         match (&self.schema, raw) {
             (None, _) | (Some(_), true) => {
-                // a version 1 model's several outputs are taken for class scores
-                let classes = self.schema.is_none() && outputs > 1;
                 let mut header: Vec<String> = (0..outputs).map(|k| format!("output_{k}")).collect();
-                if classes {
+                if self.schema.is_none() && outputs > 1 {
                     header.push("class".into());
                 }
-                csv.push_str(&header.join(","));
-                csv.push('\n');
-                for p in predictions {
-                    csv.push_str(&numbers(&p.outputs));
-                    if classes {
-                        csv.push_str(&format!(",{}", argmax(&p.outputs)));
-                    }
-                    csv.push('\n');
-                }
+                header.join(",")
             }
             (Some(schema), false) => match &schema.predicts {
                 Predicts::Columns(columns) => {
                     let header: Vec<String> = columns.iter().map(|c| csv_cell(c)).collect();
-                    csv.push_str(&header.join(","));
-                    csv.push('\n');
-                    for p in predictions {
-                        csv.push_str(&numbers(&p.outputs));
-                        csv.push('\n');
-                    }
+                    header.join(",")
                 }
                 Predicts::Classes { column, labels } => {
-                    let header: Vec<String> = std::iter::once(column)
-                        .chain(labels)
-                        .map(|c| csv_cell(c))
+                    let scores = match schema.outputs {
+                        Outputs::Softmax => "",
+                        Outputs::Raw => "score_",
+                    };
+                    let header: Vec<String> = std::iter::once(csv_cell(column))
+                        .chain(labels.iter().map(|l| csv_cell(&format!("{scores}{l}"))))
                         .collect();
-                    csv.push_str(&header.join(","));
-                    csv.push('\n');
-                    for p in predictions {
-                        let class = p.class.unwrap_or_else(|| argmax(&p.outputs));
-                        csv.push_str(&csv_cell(&labels[class]));
-                        csv.push(',');
-                        csv.push_str(&numbers(p.probabilities.as_deref().unwrap_or(&p.outputs)));
-                        csv.push('\n');
-                    }
+                    header.join(",")
                 }
             },
         }
-        csv
+    }
+
+    /// One row of [`Model::predictions_csv`], without a line break. Numbers are written in full
+    /// (they read back as the same `f64`).
+    pub fn prediction_row(&self, p: &Prediction, raw: bool) -> String {
+        use std::fmt::Write;
+        let mut row = String::new();
+        let numbers = |row: &mut String, v: &[f64]| {
+            for (k, v) in v.iter().enumerate() {
+                let _ = write!(row, "{}{v:?}", if k == 0 { "" } else { "," });
+            }
+        };
+        match (&self.schema, raw) {
+            (None, _) | (Some(_), true) => {
+                numbers(&mut row, &p.outputs);
+                // a version 1 model's several outputs are taken for class scores
+                if self.schema.is_none() && p.outputs.len() > 1 {
+                    let _ = write!(row, ",{}", argmax(&p.outputs));
+                }
+            }
+            (Some(schema), false) => match &schema.predicts {
+                Predicts::Columns(_) => numbers(&mut row, &p.outputs),
+                Predicts::Classes { labels, .. } => {
+                    let class = p.class.unwrap_or_else(|| argmax(&p.outputs));
+                    row.push_str(&csv_cell(&labels[class]));
+                    row.push(',');
+                    numbers(&mut row, p.probabilities.as_deref().unwrap_or(&p.outputs));
+                }
+            },
+        }
+        row
     }
 }
 

@@ -110,8 +110,31 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
         }
         let mut writer = SVGWriter::new();
         visual.do_it(false, !optimise, false, &mut writer);
-        writer.finalize()
+        styles_in_order(writer.finalize())
     })
+}
+
+/// `svg` with the lines of its `<style>` block sorted. `layout-rs` lists a class per font size
+/// there in the order of a `HashMap`, which changes from run to run (and between two maps of
+/// one run); it draws some edge labels at its own default size besides ours, so there can be
+/// two classes, and the same graph gave different bytes.
+fn styles_in_order(svg: String) -> String {
+    let Some(start) = svg.find("<style>\n").map(|k| k + "<style>\n".len()) else {
+        return svg;
+    };
+    let Some(end) = svg[start..].find("</style>").map(|k| start + k) else {
+        return svg;
+    };
+    let mut lines: Vec<&str> = svg[start..end].lines().collect();
+    lines.sort_unstable();
+    let mut sorted = String::with_capacity(svg.len());
+    sorted.push_str(&svg[..start]);
+    for line in lines {
+        sorted.push_str(line);
+        sorted.push('\n');
+    }
+    sorted.push_str(&svg[end..]);
+    sorted
 }
 
 /// Estimates of the number of boxes `layout-rs` places, `(with, without)` its rank optimiser:

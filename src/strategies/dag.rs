@@ -4,7 +4,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::jet::{Jet, MAX_THIRD, gentle};
-use super::{DagSpec, LeafSpec};
+use super::{DagSpec, Kinks, LeafSpec};
 use crate::op::{Binary, Op, Unary};
 
 /// What is known of a node's value: `|v| <= bound`, and `v >= positive` when `positive > 0`.
@@ -33,10 +33,20 @@ fn pick(choice: u32, len: usize) -> usize {
 /// Turns raw random choices into a DAG, applying each op only where it keeps values bounded
 /// and third derivatives at most [`MAX_THIRD`]; elsewhere `tanh` of the first operand, or if
 /// that is too steep too, its identity.
-fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks: bool) -> DagSpec {
+fn from_choices(
+    leaves: Vec<(u8, f64)>,
+    choices: Vec<(u8, u32, u32, u32)>,
+    kinks: Kinks,
+) -> DagSpec {
     let mut ranges: Vec<Range> = Vec::new();
     // The coordinates finite differences move: the inputs and parameters, in leaf order.
-    let coordinates = leaves.iter().filter(|(kind, _)| kind % 3 != 2).count();
+    // (at least one, which nothing moves when every leaf is a constant, so that every node's
+    // jets carry its value)
+    let coordinates = leaves
+        .iter()
+        .filter(|(kind, _)| kind % 3 != 2)
+        .count()
+        .max(1);
     let mut jets: Vec<Vec<Jet>> = Vec::new();
     let mut coordinate = 0;
     let leaves: Vec<LeafSpec> = leaves
@@ -208,7 +218,8 @@ fn from_choices(leaves: Vec<(u8, f64)>, choices: Vec<(u8, u32, u32, u32)>, kinks
                     },
                 )
             }
-            15 if kinks => {
+            // the operand's value at the leaf values
+            15 if kinks.allows(jets[a][0][0]) => {
                 if c3 % 3 == 2 {
                     (
                         Op::Unary(Unary::Abs),
@@ -318,9 +329,9 @@ fn with_output(
 
 /// Random DAGs of `nodes` random nodes (at least 2): 1 to 8 leaves (inputs, parameters,
 /// constants with values in `[-2, 2]`) then ops drawn from every op kind but `max` and `step`, with
-/// fan-out, shared parameters, `x * x` and skip connections. With `kinks`, ReLU, leaky ReLU and
-/// `abs` appear too (test code must then keep their inputs away from 0 before comparing with
-/// finite differences).
+/// fan-out, shared parameters, `x * x` and skip connections. ReLU, leaky ReLU and `abs` appear
+/// as `kinks` says: [`Kinks::AwayFromZero`] for tests that compare with finite differences,
+/// which straddle a kink whose operand is within a step of 0.
 ///
 /// The output ([`DagSpec::output`]) is an op that every input and parameter feeds: the last
 /// random op if it is the only node without a consumer, or else one more op,
@@ -333,7 +344,19 @@ fn with_output(
 /// is too steep, its identity; `c = min(1, 50 / sum_i bound(s_i), 1e4 / max_j sum_i |d^3 s_i /
 /// dx_j^3|)`). Central differences of step `h <= 1.2e-5` then err by at most
 /// `h^2 / 6 * 1e4 ~ 2.4e-7` from truncation.
-pub fn dag(nodes: std::ops::RangeInclusive<usize>, kinks: bool) -> impl Strategy<Value = DagSpec> {
+///
+/// # Examples
+/// ```
+/// use backprop::strategies::{Kinks, dag};
+/// use proptest::strategy::{Strategy, ValueTree};
+/// use proptest::test_runner::TestRunner;
+/// let mut runner = TestRunner::deterministic();
+/// let strategy = dag(2..=40, Kinks::AwayFromZero { margin: 1e-3 });
+/// let spec = strategy.new_tree(&mut runner).unwrap().current();
+/// assert!(spec.kink_clearance()?.is_none_or(|d| d >= 1e-3));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn dag(nodes: std::ops::RangeInclusive<usize>, kinks: Kinks) -> impl Strategy<Value = DagSpec> {
     let (lo, hi) = (*nodes.start().max(&2), *nodes.end().max(&2));
     (lo..=hi).prop_flat_map(move |n| {
         let n_leaves = 1..=(n - 1).clamp(1, 8);

@@ -16,8 +16,39 @@ mod nets;
 pub use dag::dag;
 pub use nets::{LayeredCase, layered, skip_net};
 
-use crate::graph::{Graph, NodeId};
-use crate::op::Op;
+use crate::graph::{Graph, NodeId, NodeKind};
+use crate::op::{Op, Unary};
+
+/// Whether random DAGs hold ops with a kink (ReLU, leaky ReLU, `abs`: a jump of slope at 0),
+/// and where their operands may be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kinks {
+    /// None: every op is smooth at the generated values.
+    Excluded,
+    /// Kinks with operands anywhere, 0 included: for tests that do not compare with finite
+    /// differences (those straddle a kink whose operand is within a step of 0, and see the mean
+    /// of its two slopes).
+    Anywhere,
+    /// Kinks whose operand is at least `margin` from 0 at the spec's leaf values (elsewhere
+    /// `tanh` takes the kink's place): for comparisons with central finite differences, whose
+    /// step moves an operand by about `step * |d operand / d x|`. `1e-3` suits the default
+    /// step ([`crate::gradcheck::STEP`]) on [`dag`]'s bounded values.
+    AwayFromZero {
+        /// The least `|operand|` of a kink.
+        margin: f64,
+    },
+}
+
+impl Kinks {
+    /// Whether a kink may take an operand of value `x`.
+    fn allows(self, x: f64) -> bool {
+        match self {
+            Kinks::Excluded => false,
+            Kinks::Anywhere => true,
+            Kinks::AwayFromZero { margin } => x.abs() >= margin,
+        }
+    }
+}
 
 /// A leaf of a [`DagSpec`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -101,6 +132,32 @@ impl DagSpec {
             ids.push(graph.try_op(*op, &operands)?);
         }
         Ok(ids)
+    }
+
+    /// The distance from 0 of the operand of the kink (ReLU, leaky ReLU, `abs`) nearest its
+    /// kink, at the spec's leaf values; `None` without kinks. For a spec of your own, before
+    /// comparing with finite differences: `prop_assume!(spec.kink_clearance()?.is_none_or(|d|
+    /// d > 1e-3))` keeps central differences from straddling a kink ([`dag`] does it itself
+    /// with [`Kinks::AwayFromZero`]).
+    ///
+    /// # Errors
+    /// As [`DagSpec::build`] and [`crate::Tape::forward`].
+    pub fn kink_clearance(&self) -> crate::Result<Option<f64>> {
+        let graph = Graph::new();
+        let ids = self.build(&graph)?;
+        let tape = graph.compile()?;
+        let mut ws = tape.workspace();
+        tape.forward(&mut ws, &self.input_values())?;
+        let mut nearest: Option<f64> = None;
+        for id in ids {
+            if let NodeKind::Op(Op::Unary(Unary::Relu | Unary::LeakyRelu { .. } | Unary::Abs)) =
+                graph.kind(id)?
+            {
+                let x = tape.value(&ws, graph.operands(id)?[0])?.abs();
+                nearest = Some(nearest.map_or(x, |d| d.min(x)));
+            }
+        }
+        Ok(nearest)
     }
 
     /// The values to feed the input leaves, in slot order.

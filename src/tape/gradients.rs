@@ -19,7 +19,7 @@ impl Gradients {
     /// `d output / d node`.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`] or [`Error::UnknownNode`] for a node not in the graph.
+    /// [`Error::ForeignNode`] for a node of another graph; [`Error::NodeAfterCompile`] for one created after the tape was compiled.
     pub fn wrt(&self, node: impl Into<NodeId>) -> Result<f64> {
         let node = node.into();
         check_node(self.graph, self.by_node.len(), node)?;
@@ -39,7 +39,7 @@ impl Tape {
     /// the last backward pass entered that neuron.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`];
+    /// [`Error::ForeignNode`]/[`Error::NodeAfterCompile`]; [`Error::WorkspaceMismatch`];
     /// [`Error::PassNotRun`] if no backward pass has run since the last forward pass.
     pub fn gradient(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
         self.check_workspace(ws)?;

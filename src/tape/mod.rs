@@ -178,7 +178,8 @@ impl Tape {
     /// (a graph without inputs has one, empty, association).
     ///
     /// # Errors
-    /// [`Error::Shape`] if `values` is not a whole number of associations.
+    /// [`Error::PartialAssociation`] if `values` is not a whole number of associations (naming
+    /// the inputs in slot order).
     pub fn association_count(&self, values: &[f64]) -> Result<usize> {
         let n_in = self.inputs.len();
         let whole = if n_in == 0 {
@@ -187,26 +188,29 @@ impl Tape {
             values.len().is_multiple_of(n_in)
         };
         if !whole {
-            return Err(Error::Shape {
-                what: "input values (a whole number of associations)".into(),
-                expected: n_in,
+            return Err(Error::PartialAssociation {
+                inputs: self.inputs.iter().map(|&n| self.input_name(n)).collect(),
                 got: values.len(),
             });
         }
         Ok(values.len().checked_div(n_in).unwrap_or(1))
     }
 
-    /// The parameters' initial values (from the graph), in slot order.
-    pub fn initial_params(&self) -> &[f64] {
+    /// The parameters' values, in slot order: the graph's when compiled, then as set by
+    /// [`Tape::set_param_values`] or trained by [`crate::train::train_graph`]. They are what a
+    /// new [`Workspace`], [`Tape::evaluate`], [`Tape::gradients`], [`Tape::batch`] and
+    /// [`crate::gradcheck`] use, so that after training every one of them reads the trained
+    /// values. (The graph keeps the values it was built with; copy them back with
+    /// [`crate::Graph::set_param_values`] if you need them there.)
+    pub fn param_values(&self) -> &[f64] {
         &self.param_init
     }
 
-    /// Sets the parameters' initial values: those a new [`Workspace`], [`Tape::gradients`] and
-    /// [`Tape::evaluate`] start from.
+    /// Sets the parameters' values (see [`Tape::param_values`]).
     ///
     /// # Errors
     /// [`Error::ParamCount`] for the wrong number of values.
-    pub fn set_initial_params(&mut self, values: &[f64]) -> Result<()> {
+    pub fn set_param_values(&mut self, values: &[f64]) -> Result<()> {
         if values.len() != self.param_init.len() {
             return Err(Error::ParamCount {
                 expected: self.param_init.len(),
@@ -327,6 +331,46 @@ impl Tape {
         }
     }
 
+    /// The label of `node`, if it has one.
+    pub(crate) fn label(&self, node: NodeId) -> Option<&str> {
+        let index = self.check(node).ok()?;
+        self.labels.get(&index).map(|l| &**l)
+    }
+
+    /// An input as messages name it: its label, or `node N`.
+    fn input_name(&self, index: u32) -> String {
+        match self.labels.get(&index) {
+            Some(label) => label.to_string(),
+            None => format!("node {index}"),
+        }
+    }
+
+    /// `node`'s index if it is an op: the node to differentiate, given as `role` ("the loss").
+    ///
+    /// # Errors
+    /// [`Error::ForeignNode`]/[`Error::NodeAfterCompile`]; [`Error::NotAnOp`] for a leaf.
+    pub(crate) fn check_op(&self, node: NodeId, role: &'static str) -> Result<u32> {
+        let index = self.check(node)?;
+        let kind = if self.inputs.contains(&index) {
+            "an input"
+        } else if self.params.contains(&index) {
+            "a parameter"
+        } else if self
+            .consts
+            .iter()
+            .any(|&(row, _)| self.rows.node(row) == index)
+        {
+            "a constant"
+        } else {
+            return Ok(index);
+        };
+        Err(Error::NotAnOp {
+            role,
+            node: self.name(index),
+            kind,
+        })
+    }
+
     pub(crate) fn check(&self, node: NodeId) -> Result<u32> {
         check_node(self.graph, self.nodes, node).map(|n| n as u32)
     }
@@ -345,9 +389,10 @@ fn check_node(graph: u32, nodes: usize, node: NodeId) -> Result<usize> {
         });
     }
     if node.index() >= nodes {
-        return Err(Error::UnknownNode {
+        // graphs only grow: a node of this graph past the tape's end came after compile()
+        return Err(Error::NodeAfterCompile {
             index: node.index() as u32,
-            len: nodes,
+            nodes,
         });
     }
     Ok(node.index())

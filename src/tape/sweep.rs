@@ -54,7 +54,7 @@ impl Tape {
     /// Run it after [`Tape::forward`]; running it twice gives the same adjoints.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`] for an output not in the graph;
+    /// [`Error::ForeignNode`]/[`Error::NodeAfterCompile`] for an output not in the graph;
     /// [`Error::WorkspaceMismatch`]; [`Error::PassNotRun`] before any forward pass; in anomaly
     /// mode, [`Error::Anomaly`].
     pub fn backward(&self, ws: &mut Workspace, output: impl Into<NodeId>) -> Result<()> {

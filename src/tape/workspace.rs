@@ -126,7 +126,7 @@ impl Tape {
     /// with the same bits unless a parameter among them was set since the forward pass.
     ///
     /// # Errors
-    /// [`Error::ForeignNode`]/[`Error::UnknownNode`]; [`Error::WorkspaceMismatch`];
+    /// [`Error::ForeignNode`]/[`Error::NodeAfterCompile`]; [`Error::WorkspaceMismatch`];
     /// [`Error::PassNotRun`] before any forward pass.
     pub fn value(&self, ws: &Workspace, node: impl Into<NodeId>) -> Result<f64> {
         self.check_workspace(ws)?;

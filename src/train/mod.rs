@@ -244,57 +244,71 @@ pub fn train_with_held_out(
     Ok(history)
 }
 
-/// Trains any graph: gradient steps on `params` (one value per parameter of `tape`, in slot
-/// order) that lower the error `E = sum_t loss_t` (or its mean, as `config.reduction` says)
-/// over the associations of `data`, each `loss_t` the value of node `loss` for association `t`.
-/// `data` holds the associations one after the other, one value per input leaf of the tape in
-/// slot order (targets are input leaves like any other: the graph's loss node reads them).
-/// Everything else is as [`train_with`]: batch modes, optimisers, the error threshold,
-/// divergence, the history.
+/// Trains any graph: gradient steps on the parameter values of `tape` (see
+/// [`Tape::param_values`]) that lower the error `E = sum_t loss_t` (or its mean, as
+/// `config.reduction` says) over the associations of `data`, each `loss_t` the value of node
+/// `loss` for association `t`. The tape keeps the trained values, so that what comes next
+/// ([`Tape::evaluate`], [`Tape::gradients`], a new workspace, [`crate::gradcheck::check_graph`])
+/// reads them. `data` holds the associations one after the other, one value per input leaf of
+/// the tape in slot order (targets are input leaves like any other: the graph's loss node reads
+/// them); [`Tape::associations_by_label`] builds it from columns named by label. Everything
+/// else is as [`train`]: batch modes, optimisers, the error threshold, divergence, the history.
+/// [`train_graph_with`] adds a schedule, an L2 penalty, threads and a call per epoch.
 ///
 /// # Errors
-/// [`Error::InvalidOption`] for a bad configuration or a `loss` that is a leaf;
-/// [`Error::NoAssociations`] for empty data; [`Error::Shape`] for data that is not a whole
-/// number of associations; [`Error::ParamCount`] for `params` of the wrong length;
-/// [`Error::NonFiniteConstant`] naming the first non-finite value of `data`;
-/// [`Error::Diverged`] when an epoch's error or a parameter stops being finite, in which case
-/// `params` keeps the values it had at the start of that epoch (the last finite ones).
+/// [`Error::InvalidOption`] for a bad configuration; [`Error::NotAnOp`] for a `loss` that is a
+/// leaf; [`Error::NoAssociations`] for empty data; [`Error::PartialAssociation`] for data that
+/// is not a whole number of associations; [`Error::NonFiniteConstant`] naming the first
+/// non-finite value of `data`; [`Error::Diverged`] when an epoch's error or a parameter stops
+/// being finite, in which case the tape keeps the values it had at the start of that epoch (the
+/// last finite ones). On any other error the tape's values are left as they were.
 ///
 /// # Examples
 /// ```
 /// use backprop::Graph;
-/// use backprop::train::{train_graph, RunOptions, TrainConfig};
+/// use backprop::train::{train_graph, TrainConfig};
 /// // fit y = w x + b to three points of y = 2x - 1, by half squared error
 /// let g = Graph::new();
 /// let (x, target) = (g.input("x"), g.input("target"));
 /// let (w, b) = (g.param("w", 0.0), g.param("b", 0.0));
 /// let loss = (x * w + b - target).powf(2.0) * 0.5;
-/// let tape = g.compile()?;
-/// let data = [0.0, -1.0, 1.0, 1.0, 2.0, 3.0]; // (x, target) per association
-/// let mut params = tape.initial_params().to_vec();
-/// let config = TrainConfig::gradient_descent(0.1, 2000);
-/// train_graph(&tape, loss, &mut params, &data, &config, &RunOptions::default(), |_, _| {})?;
-/// assert!((params[0] - 2.0).abs() < 1e-6 && (params[1] + 1.0).abs() < 1e-6);
+/// let mut tape = g.compile()?;
+/// let data = tape.associations_by_label([("x", [0.0, 1.0, 2.0]), ("target", [-1.0, 1.0, 3.0])])?;
+/// let history = train_graph(&mut tape, loss, &data, &TrainConfig::gradient_descent(0.1, 2000))?;
+/// let [w, b] = tape.param_values() else { unreachable!() };
+/// assert!((w - 2.0).abs() < 1e-6 && (b + 1.0).abs() < 1e-6);
+/// // the tape reads the trained values: the error of an association is the trained one
+/// let e = tape.evaluate(&data[2..4], loss)?; // x = 1, target = 1
+/// assert!(e < 1e-12 && history.final_error().unwrap() < 1e-6);
 /// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn train_graph(
-    tape: &Tape,
+    tape: &mut Tape,
     loss: impl Into<NodeId>,
-    params: &mut [f64],
+    data: &[f64],
+    config: &TrainConfig,
+) -> Result<History> {
+    train_graph_with(tape, loss, data, config, &RunOptions::default(), |_, _| {})
+}
+
+/// [`train_graph`] with a learning-rate schedule, an L2 penalty and worker threads, and
+/// `on_epoch(epoch, error)` called after every epoch (epochs count from 1).
+///
+/// # Errors
+/// As [`train_graph`]; [`Error::InvalidOption`] for bad options.
+pub fn train_graph_with(
+    tape: &mut Tape,
+    loss: impl Into<NodeId>,
     data: &[f64],
     config: &TrainConfig,
     options: &RunOptions,
     on_epoch: impl FnMut(usize, f64),
 ) -> Result<History> {
+    let loss = loss.into();
+    tape.check_op(loss, "the loss")?;
     let t_count = tape.association_count(data)?;
     if t_count == 0 {
         return Err(Error::NoAssociations);
-    }
-    if params.len() != tape.param_count() {
-        return Err(Error::ParamCount {
-            expected: tape.param_count(),
-            got: params.len(),
-        });
     }
     config.validate(t_count)?;
     options.validate()?;
@@ -305,13 +319,18 @@ pub fn train_graph(
         .batch(loss)?
         .with_lanes(lanes)?
         .with_threads(options.threads)?;
-    fit(
+    let mut params = tape.param_values().to_vec();
+    let history = fit(
         &mut batch,
-        params,
+        &mut params,
         &[(data, n_in)],
         t_count,
         config,
         options,
         on_epoch,
-    )
+    );
+    if matches!(history, Ok(_) | Err(Error::Diverged { .. })) {
+        tape.set_param_values(&params)?;
+    }
+    history
 }

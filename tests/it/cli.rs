@@ -173,8 +173,6 @@ fn train_on_csv_saves_plots_and_predicts_bit_identically() {
         model.to_str().unwrap(),
         "--data",
         &data,
-        "--ignore",
-        "y",
     ]);
     assert!(first.status.success(), "{}", stderr(&first));
     let out = stdout(&first);
@@ -441,7 +439,9 @@ fn iris_trained_with_word_labels_predicts_in_another_process_as_train_reported()
     assert!(o.status.success(), "{}", stderr(&o));
     let trained = stdout(&o);
     assert!(
-        trained.contains("(sigmoid hidden, identity output, softmax in the loss, adam optimiser)"),
+        trained.contains(
+            "(sigmoid hidden, identity output, softmax in the loss (cross-entropy), adam optimiser)"
+        ),
         "{trained}"
     );
     let held_out = trained
@@ -499,4 +499,130 @@ fn iris_trained_with_word_labels_predicts_in_another_process_as_train_reported()
         "predict", "--model", &model, "--data", &test, "--scale", "standard",
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/iris.csv");
+
+/// `--label` without `--loss` trains softmax cross-entropy, as a classifier is expected to, and
+/// says so, with the defaults it took; `predict` then prints probabilities under the classes'
+/// names. With `--loss half_squared_error` the outputs are scores, not probabilities, and the
+/// header says so: `score_<class>`.
+#[test]
+fn a_label_trains_cross_entropy_and_raw_scores_are_headed_as_scores() {
+    let dir = scratch("label-defaults");
+    let model = dir.join("iris.json").display().to_string();
+    let o = backprop(&[
+        "train", "--data", IRIS, "--label", "species", "--scale", "standard", "--epochs", "200",
+        "--save", &model,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    assert!(
+        summary.contains(
+            "(sigmoid hidden, identity output, softmax in the loss (cross-entropy), gd optimiser)"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "defaults: --loss cross_entropy (for --label), --reduction mean (for --data), \
+             --hidden 2, --activation sigmoid, --optimiser gd, --learning-rate 0.2 (the \
+             tutorial's XOR settings, cross-entropy for classes, the mean for data of any size: \
+             set them for your data)"
+        ),
+        "{summary}"
+    );
+    let o = backprop(&["predict", "--model", &model, "--data", IRIS]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let predicted = stdout(&o);
+    assert!(
+        predicted.starts_with("species,setosa,versicolor,virginica\n"),
+        "{predicted}"
+    );
+    for row in predicted.lines().skip(1) {
+        let p: f64 = row
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-12, "{row}"); // probabilities
+    }
+
+    let o = backprop(&[
+        "train",
+        "--data",
+        IRIS,
+        "--label",
+        "species",
+        "--loss",
+        "half_squared_error",
+        "--epochs",
+        "20",
+        "--save",
+        &model,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("identity output, half_squared_error loss"),
+        "{}",
+        stdout(&o)
+    );
+    let o = backprop(&["predict", "--model", &model, "--data", IRIS]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("species,score_setosa,score_versicolor,score_virginica\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// An option that would do nothing for the model or the run given is a usage error (exit 2)
+/// that says why, not a silence.
+#[test]
+fn options_that_would_do_nothing_are_refused_saying_why() {
+    let dir = scratch("unused-options");
+    let model = dir.join("iris.json").display().to_string();
+    let o = backprop(&[
+        "train", "--data", IRIS, "--label", "species", "--epochs", "5", "--save", &model,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = backprop(&[
+        "predict", "--model", &model, "--data", IRIS, "--ignore", "species",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: --ignore species is for version 1 models: {model} is version 2 and reads only \
+             its input columns (sepal_length, sepal_width, petal_length, petal_width), found by \
+             name"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    let v1 = write(
+        &dir,
+        "v1.json",
+        r#"{"format":"backprop-model","version":1,"sizes":[1,1],"activations":["identity"],"bias":null,"loss":"half_squared_error","W":[[[2.0]]],"b":[[]]}"#,
+    );
+    let points = write(&dir, "points.csv", "x\n1\n");
+    let o = backprop(&["predict", "--model", &v1, "--data", &points, "--raw"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--raw is for version 2 models"),
+        "{}",
+        stderr(&o)
+    );
+    let o = backprop(&["predict", "--model", &v1, "--data", &points]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "output_0\n2.0\n");
+    let o = backprop(&["train", "--momentum", "0.5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(
+            "error: --momentum 0.5 is for --optimiser momentum: with --optimiser gd it would do nothing"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }

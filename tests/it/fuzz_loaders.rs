@@ -8,7 +8,7 @@ use backprop::graph_file;
 use backprop::model_file;
 use backprop::nn::{Activation, Bias, MlpSpec};
 #[cfg(feature = "strategies")]
-use backprop::strategies::dag;
+use backprop::strategies::{Kinks, dag};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
@@ -108,7 +108,7 @@ proptest! {
     // Random DAGs come from `backprop::strategies` (feature `strategies`).
     #[cfg(feature = "strategies")]
     #[test]
-    fn random_graphs_round_trip_through_the_graph_file(spec in dag(2..=60, true)) {
+    fn random_graphs_round_trip_through_the_graph_file(spec in dag(2..=60, Kinks::Anywhere)) {
         let g = Graph::new();
         let ids = spec.build(&g).unwrap();
         let output = ids[spec.output];

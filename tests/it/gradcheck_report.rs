@@ -58,11 +58,57 @@ fn graph_only_report_for_an_arbitrary_graph() {
     let w = g.param("w", 0.7);
     let y = w.powf(3.0) * x + w * x;
     let tape = g.compile().unwrap();
-    let report = check_graph(&g, &tape, &[0.7], &[2.0, -1.0], y, Tolerances::default()).unwrap();
+    let report = check_graph(&tape, y, &[2.0, -1.0], Tolerances::default()).unwrap();
     assert!(report.passed(), "{}", report.render());
     assert_eq!(report.rows.len(), 1);
     assert_eq!(report.rows[0].name, "w");
     assert!(report.rows[0].textbook.is_none());
     // summed over both associations: (3 * 0.49 + 1) * (2 - 1)
     assert!((report.rows[0].graph - (3.0 * 0.49 + 1.0)).abs() < 1e-15);
+}
+
+/// A gradient near 0 makes the relative error large while the absolute tolerance covers it:
+/// the report's verdict and its figures must say the same thing. Here `E = 1/2 (w x - t)^2`
+/// with `w = 0.5`, `x = 1`, `t = 0.5 + 1e-9`: `dE/dw = (w x - t) x = -1e-9` (to rounding), so
+/// the finite difference's rounding error (about `eps |E| / h`, here far below 1e-7) is a
+/// large fraction of the gradient but a tiny fraction of `fd_atol = 1e-7`.
+#[test]
+fn the_verdict_reads_the_share_of_the_tolerance_not_the_relative_error() {
+    let mut net = MlpSpec::new(&[1, 1], Activation::Identity, Activation::Identity)
+        .with_bias(Bias::None)
+        .build()
+        .unwrap();
+    net.set_weights(&[vec![vec![0.5]]], &[vec![]]).unwrap();
+    let report = check_mlp(
+        &net,
+        &[1.0],
+        &[0.5 + 1e-9],
+        Reduction::Sum,
+        Tolerances::default(),
+    )
+    .unwrap();
+    assert!(
+        (report.rows[0].graph + 1e-9).abs() < 1e-15,
+        "{}",
+        report.render()
+    );
+    assert!(report.passed(), "{}", report.render());
+    for row in &report.rows {
+        assert_eq!(row.pass, row.tolerance_used <= 1.0);
+    }
+    assert!(report.max_tolerance_used() <= 1.0);
+    let text = report.render();
+    assert!(
+        text.contains("of its tolerance (a weight passes at 1 or less)"),
+        "{text}"
+    );
+    // and a failing report reads above 1
+    let mut net = MlpSpec::new(&[1, 1, 1], Activation::Relu, Activation::Identity)
+        .with_bias(Bias::None)
+        .build()
+        .unwrap();
+    net.set_weights(&[vec![vec![0.0]], vec![vec![1.0]]], &[vec![], vec![]])
+        .unwrap();
+    let report = check_mlp(&net, &[1.0], &[1.0], Reduction::Sum, Tolerances::default()).unwrap();
+    assert!(!report.passed() && report.max_tolerance_used() > 1.0);
 }

@@ -4,7 +4,7 @@
 
 use backprop::nn::{Activation, Init, MlpSpec};
 use backprop::train::{
-    BatchMode, Optimiser, RunOptions, TrainConfig, train, train_graph, train_with,
+    BatchMode, Optimiser, RunOptions, TrainConfig, train, train_graph, train_graph_with, train_with,
 };
 use backprop::{Error, Graph, NodeId, Tape};
 
@@ -21,39 +21,120 @@ fn skip_network() -> (Graph, NodeId) {
     (g, loss)
 }
 
-/// `0.8 tanh(x1 - x2) + 0.3 x1` on a 5 x 5 grid of `[-1, 1]^2`, each association given by
-/// label in an order that is not the inputs' creation order.
+/// `0.8 tanh(x1 - x2) + 0.3 x1` on a 5 x 5 grid of `[-1, 1]^2`, given as columns by label in
+/// an order that is not the inputs' creation order.
 fn bend_data(tape: &Tape) -> Vec<f64> {
-    let mut data = Vec::new();
+    let (mut x1, mut x2, mut target) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..5 {
         for j in 0..5 {
             let (a, b) = (-1.0 + 0.5 * f64::from(i), -1.0 + 0.5 * f64::from(j));
-            let want = 0.8 * (a - b).tanh() + 0.3 * a;
-            data.extend(
-                tape.association_by_label([("target", want), ("x2", b), ("x1", a)])
-                    .unwrap(),
-            );
+            x1.push(a);
+            x2.push(b);
+            target.push(0.8 * (a - b).tanh() + 0.3 * a);
         }
     }
-    data
+    tape.associations_by_label([("target", target), ("x2", x2), ("x1", x1)])
+        .unwrap()
 }
 
 fn run(config: &TrainConfig) -> (Vec<f64>, backprop::train::History) {
     let (g, loss) = skip_network();
-    let tape = g.compile().unwrap();
+    let mut tape = g.compile().unwrap();
     let data = bend_data(&tape);
-    let mut params = tape.initial_params().to_vec();
-    let history = train_graph(
-        &tape,
-        loss,
-        &mut params,
-        &data,
-        config,
-        &RunOptions::default(),
-        |_, _| {},
-    )
-    .unwrap();
-    (params, history)
+    let history = train_graph(&mut tape, loss, &data, config).unwrap();
+    (tape.param_values().to_vec(), history)
+}
+
+/// What a user did: train, then read the error back with the tape's own calls. The summed
+/// error read back must be the trained one (the last epoch's error is measured at the weights
+/// that epoch started with, so the error after it is at most that), not the error at the
+/// graph's initial values.
+#[test]
+fn after_train_graph_the_tape_reads_the_trained_parameters() {
+    let (g, loss) = skip_network();
+    let mut tape = g.compile().unwrap();
+    let data = bend_data(&tape);
+    let before: f64 = data
+        .chunks(3)
+        .map(|a| tape.evaluate(a, loss).unwrap())
+        .sum();
+    let config = TrainConfig::new(Optimiser::adam(0.05)).with_max_epochs(1500);
+    let history = train_graph(&mut tape, loss, &data, &config).unwrap();
+    let after: f64 = data
+        .chunks(3)
+        .map(|a| tape.evaluate(a, loss).unwrap())
+        .sum();
+    let trained = history.final_error().unwrap();
+    // today's trap read `before` back; the last step moves the error by far less than 2x
+    assert!(
+        after < before / 20.0 && after < 2.0 * trained,
+        "{before} -> {trained}, read back {after}"
+    );
+    // the gradient read back is at the trained values too: near a minimum, far below the first
+    let norm = |tape: &Tape| -> f64 {
+        let mut ws = tape.workspace();
+        let mut grad = vec![0.0; tape.param_count()];
+        for a in data.chunks(3) {
+            tape.forward(&mut ws, a).unwrap();
+            tape.backward(&mut ws, loss).unwrap();
+            tape.accumulate_param_gradients(&ws, &mut grad).unwrap();
+        }
+        grad.iter().map(|g| g * g).sum::<f64>().sqrt()
+    };
+    let fresh = g.compile().unwrap();
+    assert!(norm(&tape) < norm(&fresh) / 10.0);
+    let grads = tape.gradients(&data[..3], loss).unwrap();
+    let shared = g.param_nodes()[0];
+    let mut ws = tape.workspace();
+    tape.forward(&mut ws, &data[..3]).unwrap();
+    tape.backward(&mut ws, loss).unwrap();
+    assert_eq!(
+        grads.wrt(shared).unwrap(),
+        tape.gradient(&ws, shared).unwrap()
+    );
+}
+
+/// Many associations by label, in columns: association t is the t-th value of each column, in
+/// slot order, whatever order the columns come in.
+#[test]
+fn associations_by_label_lays_columns_out_in_slot_order() {
+    let (g, _) = skip_network();
+    let tape = g.compile().unwrap();
+    let data = tape
+        .associations_by_label([
+            ("target", [7.0, 8.0]),
+            ("x1", [1.0, 2.0]),
+            ("x2", [4.0, 5.0]),
+        ])
+        .unwrap();
+    assert_eq!(data, [1.0, 4.0, 7.0, 2.0, 5.0, 8.0]);
+    let inputs = g.input_nodes();
+    let by_node = tape
+        .associations([
+            (inputs[2], [7.0, 8.0]),
+            (inputs[0], [1.0, 2.0]),
+            (inputs[1], [4.0, 5.0]),
+        ])
+        .unwrap();
+    assert_eq!(by_node, data);
+    let err = tape
+        .associations_by_label([
+            ("x1", vec![1.0, 2.0]),
+            ("x2", vec![4.0]),
+            ("target", vec![7.0, 8.0]),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch: values of node 1 (x2) (one per association, as many as for node 0 (x1)): expected 2, got 1"
+    );
+    let err = tape
+        .associations_by_label([("x1", [1.0]), ("x2", [4.0])])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no value for node 2 (target): an association gives one to every input"
+    );
 }
 
 /// The skip connection alone fits the linear part (`0.3 x1`); the bend needs the hidden units.
@@ -116,60 +197,126 @@ fn a_diverging_graph_keeps_its_last_finite_parameters() {
     let (x, target) = (g.input("x"), g.input("target"));
     let w = g.param("w", 1.0);
     let loss = (x * w - target).powi(2).id();
-    let tape = g.compile().unwrap();
+    let mut tape = g.compile().unwrap();
     let data = [3.0, 1.0, -2.0, 0.5];
-    let mut params = tape.initial_params().to_vec();
     let config = TrainConfig::gradient_descent(1e3, 1000);
-    let result = train_graph(
-        &tape,
-        loss,
-        &mut params,
-        &data,
-        &config,
-        &RunOptions::default(),
-        |_, _| {},
-    );
+    let result = train_graph(&mut tape, loss, &data, &config);
     assert!(
         matches!(result, Err(Error::Diverged { epoch, .. }) if epoch > 1),
         "{result:?}"
     );
+    let params = tape.param_values();
     assert!(params[0].is_finite() && params[0] != 1.0, "{params:?}");
 }
 
 #[test]
 fn training_data_of_the_wrong_width_or_non_finite_is_refused_naming_it() {
     let (g, loss) = skip_network();
-    let tape = g.compile().unwrap();
+    let mut tape = g.compile().unwrap();
     let config = TrainConfig::gradient_descent(0.1, 10);
-    let options = RunOptions::default();
-    let mut params = tape.initial_params().to_vec();
     let four = [1.0, 2.0, 3.0, 4.0];
-    let err = train_graph(
-        &tape,
-        loss,
-        &mut params,
-        &four,
-        &config,
-        &options,
-        |_, _| {},
+    let err = train_graph(&mut tape, loss, &four, &config);
+    assert!(
+        matches!(err, Err(Error::PartialAssociation { .. })),
+        "{err:?}"
     );
-    assert!(matches!(err, Err(Error::Shape { .. })), "{err:?}");
     let nan = [1.0, f64::NAN, 3.0];
-    let err = train_graph(&tape, loss, &mut params, &nan, &config, &options, |_, _| {})
+    let err = train_graph(&mut tape, loss, &nan, &config)
         .unwrap_err()
         .to_string();
     assert!(err.contains("input value"), "{err}");
-    let mut short = vec![0.0; tape.param_count() - 1];
-    let err = train_graph(
-        &tape,
-        loss,
-        &mut short,
-        &[1.0, 2.0, 3.0],
-        &config,
-        &options,
-        |_, _| {},
+    assert_eq!(
+        tape.param_values(),
+        g.param_values(),
+        "refused runs leave the tape as it was"
     );
-    assert!(matches!(err, Err(Error::ParamCount { .. })), "{err:?}");
+}
+
+/// Data without its target column (two inputs given for a graph of three): the message says
+/// the values are not a whole number of associations, names the inputs in slot order and
+/// says what to do, instead of "expected 3, got 8".
+#[test]
+fn data_missing_a_column_names_the_inputs_it_needs() {
+    let (g, loss) = skip_network();
+    let mut tape = g.compile().unwrap();
+    let without_target = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
+    let err = train_graph(
+        &mut tape,
+        loss,
+        &without_target,
+        &TrainConfig::gradient_descent(0.1, 10),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "8 input values are not a whole number of associations of 3 (one value per input, in slot \
+         order: x1, x2, target); 2 left over: is a column missing? Tape::associations_by_label \
+         builds the values from columns named by label"
+    );
+}
+
+/// An input given as the loss: the message names the node by its label, says it is an input,
+/// and says what to pass (no batch was built by the user, so no "batch output").
+#[test]
+fn an_input_passed_as_the_loss_is_named_with_what_to_pass() {
+    let (g, _) = skip_network();
+    let mut tape = g.compile().unwrap();
+    let x1 = g.input_nodes()[0];
+    let data = [0.0, 0.0, 0.0];
+    let err = train_graph(
+        &mut tape,
+        x1,
+        &data,
+        &TrainConfig::gradient_descent(0.1, 10),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the loss node 0 (x1) is an input, not an op: pass the node of the expression to \
+         differentiate (such as the loss `(y - target).powf(2.0)`)"
+    );
+}
+
+/// A node created after compile(): the graph has grown, the tape has not. The message says so
+/// and says to compile again (the old one said the graph had 3 nodes when it had 4).
+#[test]
+fn a_node_created_after_compile_says_to_compile_again() {
+    let g = Graph::new();
+    let (x, w) = (g.input("x"), g.param("w", 2.0));
+    let y = x * w;
+    let tape = g.compile().unwrap();
+    let z = y.tanh();
+    let err = tape.evaluate(&[1.0], z).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "node 3 was created after compile(): the tape was compiled from the graph's first 3 \
+         nodes; compile the graph again to use it"
+    );
+    // tanh(2), to the engine's rounding
+    let z_value = g.compile().unwrap().evaluate(&[1.0], z).unwrap();
+    assert!((z_value - 2f64.tanh()).abs() < 1e-15, "{z_value}");
+}
+
+/// A label with a typo: the message lists the labels there are.
+#[test]
+fn a_label_typo_lists_the_labels_there_are() {
+    let (g, _) = skip_network();
+    let tape = g.compile().unwrap();
+    let err = tape
+        .association_by_label([("x1", 1.0), ("X2", 2.0), ("target", 0.0)])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no input is labelled \"X2\": the inputs are labelled x1, x2, target"
+    );
+    let err = tape
+        .associations_by_label([("x1", [1.0]), ("X2", [2.0]), ("target", [0.0])])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the inputs are labelled x1, x2, target"),
+        "{err}"
+    );
 }
 
 /// `train` on an `Mlp` is one user of `train_graph`: the same configuration on the network's
@@ -214,11 +361,10 @@ fn training_an_mlp_is_train_graph_on_its_tape() {
                 .zip(targets.chunks(1))
                 .flat_map(|(x, t)| x.iter().chain(t).copied())
                 .collect();
-            let mut params = fresh.params().to_vec();
-            let by_graph = train_graph(
-                fresh.tape(),
+            let mut tape = fresh.tape().clone();
+            let by_graph = train_graph_with(
+                &mut tape,
                 fresh.loss_node(),
-                &mut params,
                 &data,
                 config,
                 &options,
@@ -226,7 +372,11 @@ fn training_an_mlp_is_train_graph_on_its_tape() {
             )
             .unwrap();
             assert_eq!(history, by_graph, "{config:?}, {threads} threads");
-            assert_eq!(net.params(), &params[..], "{config:?}, {threads} threads");
+            assert_eq!(
+                net.params(),
+                tape.param_values(),
+                "{config:?}, {threads} threads"
+            );
         }
     }
 }

@@ -26,6 +26,29 @@ use crate::tape::Tape;
 /// Weights are addressed as in the tutorial: `w_ij` of layer `l` connects node `i` of layer `l`
 /// to node `j` of layer `l + 1`. The flat parameter vector is, layer by layer, `W[l]`
 /// out-major (`W[l][j][i]`) then `b[l]`.
+///
+/// The graph's nodes carry labels in the tutorial's notation, by which the tape's calls name
+/// them ([`Tape::associations_by_label`], [`Tape::association_by_label`], error messages):
+/// the inputs `x0[i]`, then (after every layer) the targets `target[k]`, one per output `k`;
+/// the weights `w{l}[i->j]` (as [`Connection`] prints them) and bias weights `b{l}[j]`; the
+/// bias node `bias`; each neuron's `x{l}[j]` and `y{l}[j]`; the loss of one association `E`.
+/// An association's values are the inputs in order, then the targets in order.
+///
+/// # Examples
+/// ```
+/// use backprop::gradcheck::{Tolerances, check_graph};
+/// use backprop::nn::{Activation, MlpSpec};
+/// let net = MlpSpec::new(&[2, 2, 1], Activation::Tanh, Activation::Identity).build()?;
+/// let tape = net.tape();
+/// let data = tape.associations_by_label([
+///     ("x0[0]", [0.0, 1.0]),
+///     ("x0[1]", [1.0, 1.0]),
+///     ("target[0]", [1.0, 0.0]),
+/// ])?;
+/// assert_eq!(data, [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+/// assert!(check_graph(tape, net.loss_node(), &data, Tolerances::default())?.passed());
+/// # Ok::<(), backprop::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Mlp {
     spec: MlpSpec,
@@ -201,7 +224,7 @@ impl Mlp {
         self.bias_node
     }
 
-    /// The target input nodes `y'_k`.
+    /// The target input nodes `y'_k`, labelled `target[k]`, in slot order after the inputs.
     pub fn target_nodes(&self) -> &[NodeId] {
         &self.targets
     }

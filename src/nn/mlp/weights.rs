@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 /// net.set_weight(w, 6.0)?;
 /// assert_eq!(net.weights()[0][1][2], 6.0); // out-major: [layer][to][from]
 /// assert_eq!(w.to_string(), "w0[2->1]");
+/// assert_eq!(format!("[{w:<10}]"), "[w0[2->1]  ]");
 /// # Ok::<(), backprop::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +37,8 @@ pub struct Connection {
 
 impl fmt::Display for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "w{}[{}->{}]", self.layer, self.from, self.to)
+        // `pad`: width, fill and alignment apply, as for a string (`{c:<10}`)
+        f.pad(&format!("w{}[{}->{}]", self.layer, self.from, self.to))
     }
 }
 
@@ -194,7 +196,7 @@ impl Mlp {
             .set_param_values(&self.params)
             .expect("internal error: the network's parameters fit its graph and are finite");
         Arc::make_mut(&mut self.tape)
-            .set_initial_params(&self.params)
+            .set_param_values(&self.params)
             .expect("internal error: the network's parameters fit its tape");
     }
 
