@@ -32,6 +32,8 @@ mod second_derivatives;
 mod serve;
 #[cfg(all(feature = "serve", feature = "cli"))]
 mod serve_limits;
+#[cfg(all(feature = "serve", feature = "cli"))]
+mod serve_plane;
 #[cfg(feature = "strategies")]
 mod strategies;
 mod textbook_vs_graph;
