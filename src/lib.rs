@@ -35,6 +35,8 @@
 //!   from, to), the tutorial's notation (x, y, delta, w_ij) read back from the passes, losses.
 //! - [`train`]: epochs, batch modes, optimisers (gradient descent, momentum, Adam), stopping.
 //! - [`textbook`]: the tutorial's closed-form delta rule on plain arrays (no graph code).
+//! - [`mistakes`]: classic mistakes of a hand-written backpropagation as alternative steps on
+//!   plain arrays, the diagnosis of a user's numbers, exercises that tell them apart.
 //! - [`symbolic`]: reverse mode as a graph transformation (gradients as nodes) over the same
 //!   [`op`] rules; Hessians and Hessian-vector products by reverse over reverse.
 //! - [`gradcheck`]: central finite differences through forward passes only, and the three-way
@@ -62,6 +64,7 @@ pub mod graph;
 pub mod graph_file;
 #[doc(hidden)]
 pub mod internal;
+pub mod mistakes;
 pub mod model_file;
 pub mod nn;
 pub mod op;
