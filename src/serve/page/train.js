@@ -110,7 +110,12 @@ function trainRequest(epochs) {
   const request = { epochs, learning_rate: Number($("learning-rate").value), optimiser: $("optimiser").value, batch, reduction: $("reduction").value };
   const l2 = Number($("l2").value);
   if (l2 > 0) request.l2 = l2;
-  if (state.pictures) { request.surface = 40; request.heatmaps = 16; }
+  if (state.pictures) {
+    request.surface = 40;
+    // the neurons' pictures are redrawn ten times a second: asked for as often
+    const now = performance.now();
+    if (!(now - (state.heatmapsAskedAt || 0) < 100)) { request.heatmaps = 16; state.heatmapsAskedAt = now; }
+  }
   return request;
 }
 
@@ -133,7 +138,11 @@ async function trainOnce(epochs) {
     $("train-speed").textContent = Math.round((speed.frames.length - 1) / seconds) + " updates of the page per second, "
       + Math.round((speed.epochs[speed.epochs.length - 1] - speed.epochs[0]) / seconds) + " epochs per second";
   }
-  if (reply.surface) state.pictures = reply.surface;
+  if (reply.surface) {
+    // keep the last neurons' pictures when this reply has none
+    if (!reply.surface.heatmaps && state.pictures) reply.surface.heatmaps = state.pictures.heatmaps;
+    state.pictures = reply.surface;
+  }
   drawCurve();
   drawSurface();
 }
@@ -141,12 +150,14 @@ async function trainOnce(epochs) {
 async function runLoop() {
   hint("Training. The step panel follows the weights as they change; press pause to stop and step through the trained network.");
   speed.frames = []; speed.epochs = [];
-  let lastWalk = performance.now();
+  let lastWalk = performance.now(), lastNetwork = lastWalk;
   while (state.running) {
     await trainOnce(Number($("speed").value));
     // the step panel shows the weights being trained, not the ones training started from
-    if (performance.now() - lastWalk > 400) { await loadWalk(false); lastWalk = performance.now(); }
-    else if (state.step && state.pictures) drawNetwork(state.step);
+    // (its numbers a few times a second, the neurons' pictures ten times)
+    const now = performance.now();
+    if (now - lastWalk > 400) { await loadWalk(false); lastWalk = lastNetwork = performance.now(); }
+    else if (state.step && state.pictures && now - lastNetwork > 100) { drawNetwork(state.step); lastNetwork = now; }
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   await loadWalk(false);
