@@ -314,3 +314,34 @@ fn a_lost_session_is_explained_in_plain_words() {
     assert!(error.contains("Reload the page"), "{error}");
     assert!(!error.contains("X-Backprop-Session"), "{error}");
 }
+
+/// The "check my numbers" panel: the tutorial's own rounded figures are right at their
+/// precision, and a hidden delta without `f'(x_j)` is named as that mistake (issue 22).
+#[test]
+fn check_my_numbers_names_the_mistake_that_gives_them() {
+    let playground = Playground::open();
+    let driver = playground.driver();
+    let verdict = |name: &str, typed: &str| -> String {
+        driver.type_into(&format!("#check-table input[data-name=\"{name}\"]"), typed);
+        driver.script("document.getElementById('check-verdict').textContent = ''; return null");
+        driver.click("#check-button");
+        driver.wait(
+            "return document.getElementById('check-verdict').textContent !== ''",
+            10,
+            "the verdict",
+        );
+        driver.text("#check-verdict")
+    };
+    // dE/dw_jk is 0.168917 exactly (the tutorial's 0.168861 multiplies the rounded 0.231 and
+    // 0.731): typed to 4 digits, right
+    driver.next_until("backward: layer k");
+    let right = verdict("dE/dw_jk[0->0]", "0.1689");
+    assert!(right.starts_with("Right"), "{right}");
+    driver.next_until("backward: layer j");
+    // the tutorial's 0.0227, right at its precision
+    let right = verdict("delta_j[0]", "0.0227");
+    assert!(right.starts_with("Right"), "{right}");
+    // 0.231059 * 0.5 = 0.115529: the sum of delta_k w_jk without sigmoid'(x_j)
+    let wrong = verdict("delta_j[0]", "0.115529");
+    assert!(wrong.contains("missing-derivative-hidden"), "{wrong}");
+}

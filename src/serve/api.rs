@@ -397,6 +397,7 @@ fn summary(session: &Session) -> Value {
             Some(plane) if session.plane.is_some() => plane.names().into_iter().map(String::from).collect(),
             _ => data.input_names().to_vec(),
         },
+        "check": super::check::offered(net),
         "test_points": plane.as_ref().map(|p| p.test_points.clone()).unwrap_or_default(),
         "pictures": plane.as_ref().and_then(|p| {
             let (n, heatmaps, _) = picture_sides(session, SUMMARY_PICTURES.0, Some(SUMMARY_PICTURES.1), SUMMARY_PICTURE_TIME).ok()?;

@@ -18,6 +18,7 @@
 //! - [`ApiError`]: every refusal, with its message and status.
 //! - `page.rs`: the page, plain JavaScript and SVG, embedded in the binary (parts in `page/`).
 //! - [`plane`]: features, test points and pictures of 2-D data.
+//! - `check.rs`: a student's numbers for the association being stepped, diagnosed.
 //!
 //! ## Safe by default
 //! Binds 127.0.0.1 unless told otherwise. A request whose `Host` is not the server's own
@@ -36,10 +37,12 @@
 //! ## API
 //! `GET /` the page; `POST /api/session` a new session (`{"session": token, "limits": ...}`);
 //! with the session header: `GET /api/state`, `POST /api/build`, `POST /api/reset`,
-//! `POST /api/walk`, `POST /api/step`, `POST /api/train`, `GET /api/model`. Errors are
+//! `POST /api/walk`, `POST /api/step`, `POST /api/train`, `GET /api/model`, `POST /api/check`
+//! (the "check my numbers" panel: `check.rs`, through [`crate::mistakes`]). Errors are
 //! `{"error": message}` with a 4xx status (see [`ApiError::status`]).
 
 mod api;
+mod check;
 mod error;
 mod page;
 pub mod plane;

@@ -29,6 +29,8 @@ pub(super) enum Endpoint {
     Step,
     /// `POST /api/train`.
     Train,
+    /// `POST /api/check`.
+    Check,
 }
 
 impl Endpoint {
@@ -49,6 +51,7 @@ impl Endpoint {
             "/api/walk" => (Endpoint::Walk, "POST"),
             "/api/step" => (Endpoint::Step, "POST"),
             "/api/train" => (Endpoint::Train, "POST"),
+            "/api/check" => (Endpoint::Check, "POST"),
             _ => {
                 return Err(ApiError::NotFound {
                     method,
@@ -118,6 +121,7 @@ fn answer(state: &State, endpoint: Endpoint, slot: &Slot, body: &str) -> Result<
         }
         Endpoint::Walk => api::walk_outline(&mut slot.lock(), api::parse(body)?)?,
         Endpoint::Step => api::step(&mut slot.lock(), api::parse(body)?)?,
+        Endpoint::Check => super::check::check(&slot.lock(), api::parse(body)?)?,
         Endpoint::Train => {
             let request = api::parse(body)?;
             let _job = slot.start_training().ok_or(ApiError::Busy)?;

@@ -48,7 +48,7 @@ function showVerdict(reply) {
   } else {
     lines.push("No mistake in the catalogue gives these numbers.");
   }
-  if (reply.first_wrong) lines.push("The first wrong number is " + reply.first_wrong.name + ": the right value is " + reply.first_wrong.right + ", from " + reply.first_wrong.formula + ".");
+  if (reply.first_wrong) lines.push("The first wrong number is " + reply.first_wrong.name + ": the right value is " + fmt(reply.first_wrong.right) + ", from " + reply.first_wrong.formula + ".");
   if (reply.indistinguishable.length) lines.push("This example cannot tell apart: " + reply.indistinguishable.map((ms) => ms.join(" + ")).join("; ") + ".");
   if (reply.why) lines.push(reply.why);
   box.textContent = lines.join("\n");
