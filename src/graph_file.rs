@@ -51,7 +51,7 @@ use crate::error::{Error, Result};
 use crate::files::read_to_string_limited;
 use crate::graph::{Graph, NodeId};
 use crate::model_file::{check_header, invalid, present};
-use crate::op::Op;
+use crate::op::{Op, Unary};
 use order::topological_order;
 pub use save::{save_graph, save_graph_file};
 
@@ -367,16 +367,32 @@ fn kind(node: &NodeIn<'_>) -> Result<Kind> {
                 name: other.into(),
                 known: node_kinds(),
             })?;
-            match op.parameter() {
-                None => Kind::Op(op),
-                Some((parameter, _)) => {
-                    let given = match parameter {
-                        "slope" => node.slope,
-                        "exponent" => node.exponent,
-                        _ => node.low,
-                    };
+            // the file's field for the op's parameter, if it has one
+            let given = match op {
+                Op::Unary(Unary::LeakyRelu { .. }) => Some(node.slope),
+                Op::Unary(Unary::Powf { .. }) => Some(node.exponent),
+                Op::Unary(Unary::Step { .. }) => Some(node.low),
+                Op::Unary(
+                    Unary::Identity
+                    | Unary::Neg
+                    | Unary::Exp
+                    | Unary::Ln
+                    | Unary::Sigmoid
+                    | Unary::Tanh
+                    | Unary::Relu
+                    | Unary::Abs,
+                )
+                | Op::Binary(_)
+                | Op::Sum
+                | Op::Dot
+                | Op::Max => None,
+            };
+            match (given, op.parameter()) {
+                (Some(given), Some((parameter, _))) => {
                     Kind::Op(op.with_parameter(field(parameter, given)?))
                 }
+                // no parameter (the op's and the match above agree: `Op::parameter`)
+                (None, _) | (Some(_), None) => Kind::Op(op),
             }
         }
     };

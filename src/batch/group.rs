@@ -4,16 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::block::{add_products, row};
-use super::layout::{Pair, Plan, PlanWorkspace, Step};
-use super::partials::{PARTIALS, partials_mut};
-use std::ops::{Add, Div, Mul, Neg, Sub};
-
-use crate::op::{Binary, Scalar, Unary};
+use super::partials::{PARTIALS, add_products, partials_mut};
+use super::rows::row;
+use super::steps::{Pair, Products, Step};
+use super::vector::{Lanes, store};
+use crate::op::dot;
 
 /// A product position of a [`Group`] that multiplies two uniforms (the bias node and its
 /// weight) rather than a shared row and a weight.
-pub(super) const NO_ROW: u32 = u32::MAX;
+const NO_ROW: u32 = u32::MAX;
 
 /// `dot` steps that multiply the same rows, in the same order, each by weights of its own: a
 /// layer of neurons. They run as one step, at the place of the first, tile by tile: in the
@@ -30,84 +29,99 @@ pub(super) const NO_ROW: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 pub(super) struct Group {
     /// The members' output rows, in step order.
-    pub(super) outs: Vec<u32>,
+    outs: Vec<u32>,
     /// The shared row of each product position, [`NO_ROW`] for a uniform x uniform product.
-    pub(super) rows: Vec<u32>,
+    rows: Vec<u32>,
     /// The positions with a row, and those of them whose row's adjoint is needed.
-    pub(super) row_positions: Vec<u32>,
-    pub(super) need_positions: Vec<u32>,
+    row_positions: Vec<u32>,
+    need_positions: Vec<u32>,
     /// The positions of the uniform x uniform products.
-    pub(super) uniform_positions: Vec<u32>,
+    uniform_positions: Vec<u32>,
     /// `[p * members + m]`: member `m`'s factors at position `p`: `a` holds the weight of a row
     /// product or the first uniform of a uniform product, `b` the second (unused for a row
     /// product).
-    pub(super) a: Vec<u32>,
-    pub(super) b: Vec<u32>,
+    a: Vec<u32>,
+    b: Vec<u32>,
     /// Where the group's weights (a uniform product: its value) start in
-    /// [`PlanWorkspace::packed`], laid out as `a`.
+    /// the workspace's packed weights (`PlanWorkspace::packed`), laid out as `a`.
+    packed: usize,
+}
+
+/// The layers found among a plan's steps ([`find_layers`]).
+pub(super) struct Layers {
+    pub(super) groups: Vec<Group>,
+    /// The steps with each group's members replaced by one [`Step::Group`], at the first's place.
+    pub(super) grouped: Vec<Step>,
+    /// The length of the packed weights of every group ([`Group::pack`]).
     pub(super) packed: usize,
 }
 
-impl Plan {
-    /// Finds the [`Group`]s: `dot` steps whose products are all row x weight or
-    /// uniform x uniform, with the same rows at the same positions. A group needs two members,
-    /// distinct rows and distinct weights (a tile holds each in a register of its own).
-    pub(super) fn group_layers(&mut self) {
-        let mut by_rows: HashMap<Vec<u32>, usize> = HashMap::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        for (index, step) in self.steps.iter().enumerate() {
-            let Step::Dot { start, len, .. } = *step else {
-                continue;
-            };
-            let range = start as usize..(start + len) as usize;
-            let mut rows = Vec::with_capacity(range.len());
-            for p in range {
-                match self.pair_kind[p] {
-                    Pair::Rows => break,
-                    Pair::Uniforms => rows.push(NO_ROW),
-                    Pair::Weight | Pair::RowWeight => rows.push(self.pair_a[p]),
-                }
-            }
-            if rows.len() != len as usize {
-                continue;
-            }
-            let next = members.len();
-            let group = *by_rows.entry(rows).or_insert(next);
-            if group == next {
-                members.push(Vec::new());
-            }
-            members[group].push(index);
-        }
-        let mut grouped = vec![u32::MAX; self.steps.len()];
-        for steps in members.into_iter().filter(|m| m.len() >= 2) {
-            if let Some(group) = self.group(&steps) {
-                let index = self.groups.len() as u32;
-                self.groups.push(group);
-                for &s in &steps {
-                    grouped[s] = index;
-                }
+/// Finds the [`Group`]s among `steps`: `dot` steps whose products are all row x weight or
+/// uniform x uniform, with the same rows at the same positions. A group needs two members,
+/// distinct rows and distinct weights (a tile holds each in a register of its own).
+pub(super) fn find_layers(steps: &[Step], products: &Products) -> Layers {
+    let mut by_rows: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        let Step::Dot { start, len, .. } = *step else {
+            continue;
+        };
+        let mut rows = Vec::with_capacity(len as usize);
+        for (kind, a, _) in products.range(start, len) {
+            match kind {
+                Pair::Rows => break,
+                Pair::Uniforms => rows.push(NO_ROW),
+                Pair::Weight | Pair::RowWeight => rows.push(a),
             }
         }
-        let mut placed = vec![false; self.groups.len()];
-        for (&step, &index) in self.steps.iter().zip(&grouped) {
-            if index == u32::MAX {
-                self.grouped.push(step);
-            } else if !placed[index as usize] {
-                placed[index as usize] = true;
-                self.grouped.push(Step::Group { index });
+        if rows.len() != len as usize {
+            continue;
+        }
+        let next = members.len();
+        let group = *by_rows.entry(rows).or_insert(next);
+        if group == next {
+            members.push(Vec::new());
+        }
+        members[group].push(index);
+    }
+    let mut layers = Layers {
+        groups: Vec::new(),
+        grouped: Vec::new(),
+        packed: 0,
+    };
+    let mut grouped = vec![u32::MAX; steps.len()];
+    for member_steps in members.into_iter().filter(|m| m.len() >= 2) {
+        if let Some(group) = Group::new(steps, products, &member_steps, layers.packed) {
+            let index = layers.groups.len() as u32;
+            layers.packed += group.rows.len() * group.members();
+            layers.groups.push(group);
+            for &s in &member_steps {
+                grouped[s] = index;
             }
         }
     }
+    let mut placed = vec![false; layers.groups.len()];
+    for (&step, &index) in steps.iter().zip(&grouped) {
+        if index == u32::MAX {
+            layers.grouped.push(step);
+        } else if !placed[index as usize] {
+            placed[index as usize] = true;
+            layers.grouped.push(Step::Group { index });
+        }
+    }
+    layers
+}
 
-    /// The group of the `dot` steps `steps` (same rows at the same positions), if its rows and
-    /// weights are distinct.
-    fn group(&mut self, steps: &[usize]) -> Option<Group> {
+impl Group {
+    /// The group of the `dot` steps `members` of `steps` (same rows at the same positions), its
+    /// weights packed from `packed` on, if its rows and weights are distinct.
+    fn new(steps: &[Step], products: &Products, members: &[usize], packed: usize) -> Option<Group> {
         let dot = |step: &Step| match *step {
             Step::Dot { out, start, len } => (out, start as usize, len as usize),
             _ => unreachable!("internal error: groups are made of dot steps"),
         };
-        let (_, first, len) = dot(&self.steps[steps[0]]);
-        let m_count = steps.len();
+        let (_, first, len) = dot(&steps[members[0]]);
+        let m_count = members.len();
         let mut group = Group {
             outs: Vec::with_capacity(m_count),
             rows: Vec::with_capacity(len),
@@ -116,85 +130,83 @@ impl Plan {
             uniform_positions: Vec::new(),
             a: vec![0; len * m_count],
             b: vec![0; len * m_count],
-            packed: self.packed,
+            packed,
         };
         for p in 0..len {
-            let k = first + p;
-            let kind = self.pair_kind[k];
+            let (kind, row, _) = products.get(first + p);
             if kind == Pair::Uniforms {
                 group.rows.push(NO_ROW);
                 group.uniform_positions.push(p as u32);
                 continue;
             }
-            group.rows.push(self.pair_a[k]);
+            group.rows.push(row);
             group.row_positions.push(p as u32);
             if kind == Pair::RowWeight {
                 group.need_positions.push(p as u32);
             }
         }
-        for (m, &s) in steps.iter().enumerate() {
-            let (out, start, _) = dot(&self.steps[s]);
+        for (m, &s) in members.iter().enumerate() {
+            let (out, start, _) = dot(&steps[s]);
             group.outs.push(out);
             for p in 0..len {
-                let k = start + p;
-                // a row product keeps the row first, so its weight is `pair_b`
+                let (_, a, b) = products.get(start + p);
+                // a row product keeps the row first, so its weight is `b`
                 if group.rows[p] == NO_ROW {
-                    group.a[p * m_count + m] = self.pair_a[k];
-                    group.b[p * m_count + m] = self.pair_b[k];
+                    group.a[p * m_count + m] = a;
+                    group.b[p * m_count + m] = b;
                 } else {
-                    group.a[p * m_count + m] = self.pair_b[k];
+                    group.a[p * m_count + m] = b;
                 }
             }
         }
+        group.factors_distinct().then_some(group)
+    }
+
+    /// Whether the rows are distinct, the weights are distinct, and no weight is also a factor
+    /// of a uniform product (its gradient would then be summed in another order).
+    fn factors_distinct(&self) -> bool {
+        let m_count = self.members();
         let mut seen = HashSet::new();
-        let rows_distinct = group
+        let rows_distinct = self
             .row_positions
             .iter()
-            .all(|&p| seen.insert(group.rows[p as usize]));
+            .all(|&p| seen.insert(self.rows[p as usize]));
         seen.clear();
-        let weights_distinct = group.row_positions.iter().all(|&p| {
+        let weights_distinct = self.row_positions.iter().all(|&p| {
             let p = p as usize;
-            group.a[p * m_count..(p + 1) * m_count]
+            self.a[p * m_count..(p + 1) * m_count]
                 .iter()
                 .all(|&w| seen.insert(w))
         });
-        // a weight must not also be a factor of a uniform product: its gradient would then be
-        // summed in another order
-        let factors_apart = group
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|&(_, &r)| r == NO_ROW)
-            .all(|(p, _)| {
-                let members = p * m_count..(p + 1) * m_count;
-                !group.a[members.clone()]
-                    .iter()
-                    .chain(&group.b[members])
-                    .any(|u| seen.contains(u))
-            });
-        if !(rows_distinct && weights_distinct && factors_apart) {
-            return None;
-        }
-        self.packed += len * m_count;
-        Some(group)
+        let factors_apart = self.uniform_positions.iter().all(|&p| {
+            let members = p as usize * m_count..(p as usize + 1) * m_count;
+            !self.a[members.clone()]
+                .iter()
+                .chain(&self.b[members])
+                .any(|u| seen.contains(u))
+        });
+        rows_distinct && weights_distinct && factors_apart
     }
 
-    /// Copies the groups' weights (and their uniform products) from the uniform values.
-    pub(super) fn pack(&self, ws: &mut PlanWorkspace) {
-        let uv = &ws.uniform_values;
-        for g in &self.groups {
-            let m_count = g.outs.len();
-            for (p, &row) in g.rows.iter().enumerate() {
-                for m in 0..m_count {
-                    let k = p * m_count + m;
-                    ws.packed[g.packed + k] = if row == NO_ROW {
-                        Binary::Mul.value(uv[g.a[k] as usize], uv[g.b[k] as usize])
-                    } else {
-                        uv[g.a[k] as usize]
-                    };
-                }
+    /// Copies the group's weights (and its uniform products' values) from the uniform values
+    /// `uv` into its place in `packed`.
+    pub(super) fn pack(&self, uv: &[f64], packed: &mut [f64]) {
+        let m_count = self.members();
+        for (p, &row) in self.rows.iter().enumerate() {
+            for m in 0..m_count {
+                let k = p * m_count + m;
+                packed[self.packed + k] = if row == NO_ROW {
+                    dot::term(uv[self.a[k] as usize], uv[self.b[k] as usize])
+                } else {
+                    uv[self.a[k] as usize]
+                };
             }
         }
+    }
+
+    /// How many `dot` steps (neurons) the group runs.
+    pub(super) fn members(&self) -> usize {
+        self.outs.len()
     }
 }
 
@@ -205,115 +217,11 @@ pub(super) const VECTOR: usize = PARTIALS;
 /// Tiles of four neurons (or rows), then one at a time.
 const TILE: usize = 4;
 
-/// The vector of lanes `start..start + S::F64_LANES` of `buf`.
-#[inline(always)]
-fn load<S: pulp::Simd>(buf: &[f64], start: usize) -> S::f64s {
-    S::as_simd_f64s(&buf[start..start + S::F64_LANES]).0[0]
-}
-
-#[inline(always)]
-fn store<S: pulp::Simd>(buf: &mut [f64], start: usize, v: S::f64s) {
-    S::as_mut_simd_f64s(&mut buf[start..start + S::F64_LANES]).0[0] = v;
-}
-
-/// A vector of 8 lanes (4 in a block of 4) as a [`Scalar`], so that the kernels apply
-/// [`crate::op`]'s rules to that many associations at once: each lane computes what a lone
-/// [`Step::Dot`] computes in it.
-#[derive(Clone, Copy)]
-struct Lanes<S: pulp::Simd> {
-    simd: S,
-    v: S::f64s,
-}
-
-impl<S: pulp::Simd> Lanes<S> {
-    #[inline(always)]
-    fn load(simd: S, buf: &[f64], start: usize) -> Lanes<S> {
-        Lanes {
-            simd,
-            v: load::<S>(buf, start),
-        }
-    }
-
-    #[inline(always)]
-    fn splat(simd: S, value: f64) -> Lanes<S> {
-        Lanes {
-            simd,
-            v: simd.splat_f64s(value),
-        }
-    }
-
-    #[inline(always)]
-    fn with(self, v: S::f64s) -> Lanes<S> {
-        Lanes { simd: self.simd, v }
-    }
-}
-
-impl<S: pulp::Simd> Add for Lanes<S> {
-    type Output = Self;
-    #[inline(always)]
-    fn add(self, rhs: Self) -> Self {
-        self.with(self.simd.add_f64s(self.v, rhs.v))
-    }
-}
-
-impl<S: pulp::Simd> Sub for Lanes<S> {
-    type Output = Self;
-    #[inline(always)]
-    fn sub(self, rhs: Self) -> Self {
-        self.with(self.simd.sub_f64s(self.v, rhs.v))
-    }
-}
-
-impl<S: pulp::Simd> Mul for Lanes<S> {
-    type Output = Self;
-    #[inline(always)]
-    fn mul(self, rhs: Self) -> Self {
-        self.with(self.simd.mul_f64s(self.v, rhs.v))
-    }
-}
-
-impl<S: pulp::Simd> Div for Lanes<S> {
-    type Output = Self;
-    #[inline(always)]
-    fn div(self, rhs: Self) -> Self {
-        self.with(self.simd.div_f64s(self.v, rhs.v))
-    }
-}
-
-impl<S: pulp::Simd> Neg for Lanes<S> {
-    type Output = Self;
-    #[inline(always)]
-    fn neg(self) -> Self {
-        self.with(self.simd.neg_f64s(self.v))
-    }
-}
-
-impl<S: pulp::Simd> Scalar for Lanes<S> {
-    #[inline(always)]
-    fn constant_like(self, c: f64) -> Self {
-        Lanes::splat(self.simd, c)
-    }
-
-    /// Lane by lane, through [`Unary::value`] (the kernels apply no unary op).
-    fn apply(self, op: Unary) -> Self {
-        let mut lanes = [0.0; VECTOR];
-        store::<S>(&mut lanes, 0, self.v);
-        for x in &mut lanes {
-            *x = op.value(*x);
-        }
-        Lanes::load(self.simd, &lanes, 0)
-    }
-}
-
 /// The kernels of a [`Group`], on vectors of 8 lanes (4 in a block of 4), in [`Lanes`]: each
-/// lane does exactly what a lone [`Step::Dot`] does in that lane, a product then a sum
-/// ([`Binary::Mul`]'s value, then the sum's; never fused), and the chain rule with `mul`'s
-/// partials from [`Binary::partials`].
+/// lane does exactly what a lone [`Step::Dot`] does in that lane, a pair's term then a sum
+/// (`op::dot::term`, then the sum's; never fused), and the chain rule with the pair's
+/// partials (`op::dot::partial`).
 impl Group {
-    fn members(&self) -> usize {
-        self.outs.len()
-    }
-
     /// The members' `dot`s: `acc += row * weight` (or `+= uniform product`) position by
     /// position, for four members and `H` vectors of lanes at a time.
     #[inline(always)]
@@ -333,7 +241,7 @@ impl Group {
     }
 
     #[inline(always)]
-    pub(super) fn forward_tile<S: pulp::Simd, const L: usize, const H: usize, const MT: usize>(
+    fn forward_tile<S: pulp::Simd, const L: usize, const H: usize, const MT: usize>(
         &self,
         simd: S,
         m0: usize,
@@ -348,7 +256,7 @@ impl Group {
             for (p, &r) in self.rows.iter().enumerate() {
                 let w: &[f64; MT] = chunk::<MT>(weights, p * m_count + m0);
                 if r == NO_ROW {
-                    // the uniform product, packed by `Plan::pack` with `Binary::Mul`
+                    // the uniform product, packed by `Plan::pack` with `dot::term`
                     for t in 0..MT {
                         let c = Lanes::splat(simd, w[t]);
                         for h in 0..H {
@@ -363,7 +271,7 @@ impl Group {
                     for t in 0..MT {
                         let w = Lanes::splat(simd, w[t]);
                         for h in 0..H {
-                            acc[t][h] = acc[t][h] + Binary::Mul.value(x[h], w);
+                            acc[t][h] = acc[t][h] + dot::term(x[h], w);
                         }
                     }
                 }
@@ -427,7 +335,7 @@ impl Group {
             for &p in &self.uniform_positions {
                 let k = p as usize * m_count + m;
                 let (a, b) = (self.a[k], self.b[k]);
-                let [da, db] = Binary::Mul.partials(uv[a as usize], uv[b as usize], 0.0);
+                let [da, db] = dot::partials(uv[a as usize], uv[b as usize]);
                 // the bias node is a constant: its adjoint is never read
                 if is_param(a) {
                     add_products::<L>(partials_mut(ua, a), g, &[da; L]);
@@ -476,21 +384,20 @@ impl Group {
             rows[q] = self.rows[positions[q] as usize] as usize * L;
             weights_at[q] = positions[q] as usize * m_count;
         }
-        // `mul`'s partial with respect to the row is the weight: it does not read the row's
+        // `dot`'s partial with respect to the row is the weight: it does not read the row's
         // value (or the product), which this tile has no need to load
-        let unread = Lanes::splat(simd, 0.0);
+        let zero = Lanes::splat(simd, 0.0);
         for c0 in (0..L).step_by(CH * lanes) {
-            let mut acc = [[unread; CH]; PT];
+            let mut acc = [[zero; CH]; PT];
             for q in 0..PT {
                 for c in 0..CH {
                     acc[q][c] = Lanes::load(simd, adjoints, rows[q] + c0 + c * lanes);
                 }
             }
             for m in (0..m_count).rev() {
-                let mut d_row = [unread; PT];
+                let mut d_row = [zero; PT];
                 for q in 0..PT {
-                    let w = Lanes::splat(simd, weights[weights_at[q] + m]);
-                    [d_row[q], _] = Binary::Mul.partials(unread, w, unread);
+                    d_row[q] = dot::partial(Lanes::splat(simd, weights[weights_at[q] + m]));
                 }
                 let g_at = self.outs[m] as usize * L + c0;
                 for c in 0..CH {
@@ -510,7 +417,7 @@ impl Group {
 
     /// The gradients of the weights of members `m0..m0 + MT` at `positions`: up to sixteen
     /// independent sums, lane `l` of every vector into partial sum `l`, as
-    /// [`add_weight_gradient`] adds them.
+    /// [`super::partials::add_weight_gradient`] adds them.
     #[inline(always)]
     fn weight_tile<S: pulp::Simd, const L: usize, const MT: usize, const PT: usize>(
         &self,
@@ -522,11 +429,11 @@ impl Group {
         ua: &mut [f64],
     ) {
         let m_count = self.members();
-        // `mul`'s partial with respect to the weight is the row: it does not read the weight's
+        // `dot`'s partial with respect to the weight is the row: it does not read the weight's
         // value (or the product)
-        let unread = Lanes::splat(simd, 0.0);
+        let zero = Lanes::splat(simd, 0.0);
         let mut at = [[0; PT]; MT];
-        let mut acc = [[unread; PT]; MT];
+        let mut acc = [[zero; PT]; MT];
         for t in 0..MT {
             for q in 0..PT {
                 at[t][q] = self.a[positions[q] as usize * m_count + m0 + t] as usize * PARTIALS;
@@ -543,8 +450,8 @@ impl Group {
             x_at[q] = self.rows[positions[q] as usize] as usize * L;
         }
         for c0 in (0..L).step_by(S::F64_LANES) {
-            let mut g = [unread; MT];
-            let mut x = [unread; PT];
+            let mut g = [zero; MT];
+            let mut x = [zero; PT];
             for t in 0..MT {
                 g[t] = Lanes::load(simd, adjoints, g_at[t] + c0);
             }
@@ -553,8 +460,7 @@ impl Group {
             }
             for t in 0..MT {
                 for q in 0..PT {
-                    let [_, d_weight] = Binary::Mul.partials(x[q], unread, unread);
-                    acc[t][q] = acc[t][q] + g[t] * d_weight;
+                    acc[t][q] = acc[t][q] + g[t] * dot::partial(x[q]);
                 }
             }
         }

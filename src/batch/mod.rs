@@ -1,13 +1,16 @@
 //! The driver of blocks of associations: the tape laid out again so that each op runs over a
 //! block of up to 64 associations at once, and the blocks shared among threads.
 //!
-//! - `layout.rs` makes the `Plan` from a [`Tape`], through the tape's narrow interface
+//! - `plan.rs` makes the `Plan` from a [`Tape`], through the tape's narrow interface
 //!   (`Tape::for_each_op`, `Tape::leaves`): uniform leaves stored once, one row of lanes per
-//!   varying node, products classified once.
-//! - `block.rs` runs one block: one loop forward, one loop backward over the plan's steps, with
-//!   [`crate::op`]'s rules applied lane by lane.
+//!   varying node, products classified once; `steps.rs` is what a plan is made of (its steps,
+//!   the products of its `dot` steps).
 //! - `group.rs` finds the layers among the `dot` steps and runs each as one step, in tiles on
-//!   8-lane vectors (4-lane ones in a block of 4).
+//!   8-lane vectors (4-lane ones in a block of 4), through `vector.rs` (a vector of lanes as a
+//!   [`crate::op::Scalar`]).
+//! - `block.rs` runs a plan's blocks: one loop forward, one loop backward over its steps, with
+//!   [`crate::op`]'s rules applied lane by lane; `rows.rs` reads and writes a row of lanes.
+//! - `workspace.rs`: one thread's buffers, and the block widths that have a kernel.
 //! - `partials.rs`: the eight partial sums of each parameter's gradient, and their reduction.
 //! - This file: [`Batch`], shards of whole blocks and the threads that take them.
 //!
@@ -15,17 +18,23 @@
 //! association through the tape's checked sweep, which names the first non-finite node.
 
 mod block;
+#[cfg(test)]
+mod driver_tests;
 mod group;
-mod layout;
 mod partials;
+mod plan;
+mod rows;
+mod steps;
+mod vector;
+mod workspace;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use block::Inputs;
-pub(crate) use block::block_width;
-pub(crate) use layout::Plan;
-use layout::PlanWorkspace;
+pub(crate) use plan::Plan;
+use workspace::PlanWorkspace;
+use workspace::block_width;
 
 use crate::error::{Error, Result};
 use crate::graph::NodeId;
@@ -214,7 +223,8 @@ impl Batch {
     pub(crate) fn lay_out(&self, sources: &[(&[f64], usize)], count: usize) -> LaidOut {
         let shards = Shards::new(count, self.width);
         LaidOut {
-            values: self.plan.lay_out(
+            values: block::lay_out(
+                &self.plan,
                 sources,
                 (0..shards.count()).map(|s| shards.get(s)),
                 self.width,
@@ -296,7 +306,7 @@ impl Batch {
                         part.fill(0.0);
                         let (gradient, e) = part.split_at_mut(p - 1);
                         let (first, count) = shards.get(s);
-                        e[0] = plan.run(ws, inputs, first, count, width, seed);
+                        e[0] = block::run(plan, ws, inputs, first, count, width, seed);
                         plan.take_gradients(ws, gradient);
                         done.fetch_add(1, Ordering::Release);
                     }
@@ -326,7 +336,7 @@ impl Batch {
                 plan.set_params(ws, params);
                 for s in 0..shard_count {
                     let (first, count) = shards.get(s);
-                    sum += plan.run(ws, inputs, first, count, width, seed);
+                    sum += block::run(plan, ws, inputs, first, count, width, seed);
                     plan.take_gradients(ws, grad);
                 }
             }

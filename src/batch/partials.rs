@@ -7,6 +7,8 @@
 //! shard: on a CPU with AVX-512, eight parameters at a time, with the same additions in the same
 //! order as [`reduce`].
 
+use crate::op::dot;
+
 /// Partial sums per uniform adjoint.
 pub(super) const PARTIALS: usize = 8;
 
@@ -16,6 +18,36 @@ pub(super) fn partials_mut(buf: &mut [f64], u: u32) -> &mut [f64; PARTIALS] {
     (&mut buf[start..start + PARTIALS])
         .try_into()
         .expect("internal error: eight partial sums")
+}
+
+/// `dst[l % 8] += g[l] * x[l]` for every lane `l`, in lane order.
+// lane `l` indexes three arrays: the shape LLVM vectorises best
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+pub(super) fn add_products<const L: usize>(dst: &mut [f64; PARTIALS], g: &[f64; L], x: &[f64; L]) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * x[l];
+        }
+    }
+}
+
+/// A weight's gradient over a block, `g * d(x w)/dw` per lane (`dot`'s partial: the row `x`),
+/// into its partial sums as [`add_products`] adds them.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+pub(super) fn add_weight_gradient<const L: usize>(
+    dst: &mut [f64; PARTIALS],
+    g: &[f64; L],
+    x: &[f64; L],
+) {
+    for c in 0..L.div_ceil(PARTIALS) {
+        for k in 0..PARTIALS.min(L) {
+            let l = c * PARTIALS + k;
+            dst[k] += g[l] * dot::partial(x[l]);
+        }
+    }
 }
 
 /// The sum of the eight partial sums, in a fixed order.

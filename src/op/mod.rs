@@ -10,8 +10,10 @@
 //! and accumulating with `+=`) is the drivers' loop: [`crate::tape`] for one association,
 //! [`crate::batch`] for blocks of them.
 //!
-//! `exp.rs`: the engine's own exponential, for `exp`, `sigmoid` and `tanh`.
+//! `exp.rs`: the engine's own exponential, for `exp`, `sigmoid` and `tanh`; `dot.rs`: the term
+//! and partials of one pair of a `dot` node, which every driver applies.
 
+pub(crate) mod dot;
 mod exp;
 
 use std::fmt;
@@ -378,7 +380,7 @@ impl Op {
             Op::Binary(b) => b.value(operand(0), operand(1)),
             Op::Sum => (0..n).fold(0.0, |y, k| y + operand(k)),
             Op::Dot => (0..n / 2).fold(0.0, |y, p| {
-                y + Binary::Mul.value(operand(2 * p), operand(2 * p + 1))
+                y + dot::term(operand(2 * p), operand(2 * p + 1))
             }),
             Op::Max => (0..n).fold(f64::NEG_INFINITY, |y, k| y.max(operand(k))),
         }
@@ -390,7 +392,8 @@ impl Op {
     ///
     /// - unary and binary ops: [`Unary::derivative`], [`Binary::partials`];
     /// - `sum`: 1 for every operand;
-    /// - `dot`: each pair is a [`Binary::Mul`], so its partials are `Mul`'s, `[a_{2k+1}, a_{2k}]`;
+    /// - `dot`: each pair is a [`Binary::Mul`], so its partials are `Mul`'s, `[a_{2k+1}, a_{2k}]`
+    ///   (`dot.rs`, which the block driver applies too);
     /// - `max`: 1 for the first operand equal to `y` (see [`Scalar::max_partials`]).
     #[inline(always)]
     pub fn partials<S: Scalar>(
@@ -414,8 +417,7 @@ impl Op {
             }
             Op::Dot => {
                 for p in 0..n / 2 {
-                    let (a, b) = (operand(2 * p), operand(2 * p + 1));
-                    let [da, db] = Binary::Mul.partials(a, b, a * b);
+                    let [da, db] = dot::partials(operand(2 * p), operand(2 * p + 1));
                     visit(2 * p, da);
                     visit(2 * p + 1, db);
                 }

@@ -407,3 +407,57 @@ pub(super) fn neuron_adjoints(
         add_to_c: add * to_c,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Graph;
+    use crate::error::Error;
+
+    /// Where the checked sweep stops, in the fused tape and in the tape of separate ops (the
+    /// oracle: each op checked as it is written): `(pass, node index, op)`.
+    fn stop(tape: &super::Tape, input: f64, output: crate::NodeId) -> (&'static str, u32, String) {
+        let mut ws = tape.workspace();
+        ws.set_anomaly_mode(true);
+        let err = match tape.forward(&mut ws, &[input]) {
+            Ok(()) => tape.backward(&mut ws, output).unwrap_err(),
+            Err(err) => err,
+        };
+        match err {
+            Error::Anomaly { pass, node, op, .. } => (pass, node.index, op),
+            other => panic!("expected an anomaly, got {other:?}"),
+        }
+    }
+
+    /// `tanh(x * w + b)` at `x = 1.5`, `w = b = 1e308`: the product 1.5e308 is finite, the
+    /// sum 2.5e308 is not (above f64::MAX, 1.8e308): the forward pass stops at the `add`.
+    #[test]
+    fn an_overflow_of_a_neurons_add_is_reported_at_the_add_forward() {
+        let g = Graph::new();
+        let (x, w, b) = (g.input("x"), g.param("w", 1e308), g.param("b", 1e308));
+        let s = x * w + b;
+        let y = s.tanh();
+        let (fused, plain) = (g.compile().unwrap(), g.compile_unfused().unwrap());
+        assert!(fused.row_count() < plain.row_count(), "the neuron is fused");
+        let want = ("forward", s.id().index() as u32, "add".to_string());
+        assert_eq!(stop(&fused, 1.5, y.id()), want);
+        assert_eq!(stop(&plain, 1.5, y.id()), want);
+    }
+
+    /// `E = tanh(x * w + b) * 1e308 + b * 1e308` at `x = 0`, `b = 0`: every value is finite
+    /// (tanh 0 = 0), and so is each adjoint the sweep forms on the way, 1e308 at most, until
+    /// the neuron's `add` passes `d tanh/ds * 1e308 = 1e308` on to `b`, whose adjoint already
+    /// holds 1e308 from its other use: 2e308 overflows. The backward pass stops at the `add`.
+    #[test]
+    fn an_overflow_of_a_neurons_add_is_reported_at_the_add_backward() {
+        let g = Graph::new();
+        let (x, w, b) = (g.input("x"), g.param("w", 0.5), g.param("b", 0.0));
+        let s = x * w + b;
+        let y = s.tanh();
+        let error = g.sum(&[y * 1e308, b * 1e308]);
+        let (fused, plain) = (g.compile().unwrap(), g.compile_unfused().unwrap());
+        assert!(fused.row_count() < plain.row_count(), "the neuron is fused");
+        let want = ("backward", s.id().index() as u32, "add".to_string());
+        assert_eq!(stop(&fused, 0.0, error.id()), want);
+        assert_eq!(stop(&plain, 0.0, error.id()), want);
+    }
+}
