@@ -218,6 +218,15 @@ fn from_choices(
                     },
                 )
             }
+            // `max`, a kink where its operands tie: their gap at the leaf values
+            15 if c3 % 4 == 3 && a != b && kinks.allows(jets[a][0][0] - jets[b][0][0]) => (
+                Op::Max,
+                vec![a, b],
+                Range {
+                    bound: ra.bound.max(rb.bound),
+                    positive: 0.0,
+                },
+            ),
             // the operand's value at the leaf values
             15 if kinks.allows(jets[a][0][0]) => {
                 if c3 % 3 == 2 {
@@ -328,9 +337,9 @@ fn with_output(
 }
 
 /// Random DAGs of `nodes` random nodes (at least 2): 1 to 8 leaves (inputs, parameters,
-/// constants with values in `[-2, 2]`) then ops drawn from every op kind but `max` and `step`, with
-/// fan-out, shared parameters, `x * x` and skip connections. ReLU, leaky ReLU and `abs` appear
-/// as `kinks` says: [`Kinks::AwayFromZero`] for tests that compare with finite differences,
+/// constants with values in `[-2, 2]`) then ops drawn from every op kind but `step`, with
+/// fan-out, shared parameters, `x * x` and skip connections. ReLU, leaky ReLU, `abs` and `max`
+/// (of two operands, their gap its kink's operand) appear as `kinks` says: [`Kinks::AwayFromZero`] for tests that compare with finite differences,
 /// which straddle a kink whose operand is within a step of 0.
 ///
 /// The output ([`DagSpec::output`]) is an op that every input and parameter feeds: the last

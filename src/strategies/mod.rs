@@ -135,9 +135,10 @@ impl DagSpec {
     }
 
     /// The distance from 0 of the operand of the kink (ReLU, leaky ReLU, `abs`) nearest its
-    /// kink, at the spec's leaf values; `None` without kinks. For a spec of your own, before
-    /// comparing with finite differences: `prop_assume!(spec.kink_clearance()?.is_none_or(|d|
-    /// d > 1e-3))` keeps central differences from straddling a kink ([`dag`] does it itself
+    /// kink, at the spec's leaf values (for a `max`, the gap between its two operands); `None`
+    /// without kinks. For a spec of your own, before comparing with finite differences:
+    /// `prop_assume!(spec.kink_clearance()?.is_none_or(|d| d > 1e-3))` keeps central
+    /// differences from straddling a kink ([`dag`] does it itself
     /// with [`Kinks::AwayFromZero`]).
     ///
     /// # Errors
@@ -154,6 +155,11 @@ impl DagSpec {
                 graph.kind(id)?
             {
                 let x = tape.value(&ws, graph.operands(id)?[0])?.abs();
+                nearest = Some(nearest.map_or(x, |d| d.min(x)));
+            }
+            // `max`: the gap between its two operands
+            if let (NodeKind::Op(Op::Max), [a, b]) = (graph.kind(id)?, &graph.operands(id)?[..]) {
+                let x = (tape.value(&ws, *a)? - tape.value(&ws, *b)?).abs();
                 nearest = Some(nearest.map_or(x, |d| d.min(x)));
             }
         }
