@@ -13,6 +13,7 @@ fn main() {
         Some(Command::Train(a)) => cli::train::run(a),
         Some(Command::Walkthrough(a)) => cli::walkthrough::run(a),
         Some(Command::Check(a)) => cli::check::run(a),
+        Some(Command::Exercise(a)) => cli::exercise::run(a),
         Some(Command::Grad(a)) => cli::grad::run(a),
         Some(Command::Graph(a)) => cli::graph::run(a),
         Some(Command::Predict(a)) => cli::predict::run(a),

@@ -1,4 +1,5 @@
-//! `backprop check`: the three-way gradient report (or the second-derivative check).
+//! `backprop check`: the three-way gradient report (or the second-derivative check); with
+//! `--answers`, the diagnosis of a user's numbers (`answers.rs`).
 
 use std::path::PathBuf;
 
@@ -40,10 +41,29 @@ pub struct CheckArgs {
     /// How associations' errors combine: sum or mean.
     #[arg(long, default_value = "sum")]
     pub reduction: String,
+    /// Your numbers of one training step (answers format, JSON or CSV): says which classic
+    /// mistake made them, on --exercise or on --model with --input and --target.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// With --answers: an exercise written by `backprop exercise`.
+    #[arg(long, value_name = "exercise.json", requires = "answers", conflicts_with_all = ["model", "random"])]
+    pub exercise: Option<PathBuf>,
+    /// With --answers and --model: the inputs, one association or several separated by `;`.
+    #[arg(long, value_name = "X1,X2;..", requires = "answers")]
+    pub input: Option<String>,
+    /// With --answers and --model: the learning rate of the update.
+    #[arg(long, default_value_t = 0.01, requires = "answers")]
+    pub learning_rate: f64,
+    /// With --answers: text or json.
+    #[arg(long, default_value = "text", requires = "answers")]
+    pub format: String,
 }
 
 /// Runs `backprop check`; fails with exit code 1 when the gradients disagree.
 pub fn run(args: &CheckArgs) -> CliResult {
+    if let Some(answers) = &args.answers {
+        return super::answers::run(args, answers);
+    }
     let reduction = super::parse_reduction(&args.reduction)?;
     let (mut net, inputs, targets): (Mlp, Vec<f64>, Vec<f64>) = if let Some(path) = &args.model {
         let net = backprop::model_file::load(path)

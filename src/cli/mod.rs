@@ -12,7 +12,9 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::emit(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+pub mod answers;
 pub mod check;
+pub mod exercise;
 pub mod grad;
 pub mod graph;
 pub mod net;
@@ -47,6 +49,8 @@ pub enum Command {
     Walkthrough(walkthrough::WalkthroughArgs),
     /// Compare reverse mode, the textbook delta rule and finite differences, weight by weight.
     Check(check::CheckArgs),
+    /// Write a one-step backpropagation exercise whose numbers tell every classic mistake apart.
+    Exercise(exercise::ExerciseArgs),
     /// Evaluate a graph file and print every node's value and the output's gradient, as JSON.
     Grad(grad::GradArgs),
     /// Draw a model or a graph file as DOT or SVG.

@@ -189,6 +189,21 @@ impl Answers {
         answers
     }
 
+    /// Reads an answers file for `problem` (at most 16 MiB): JSON when it starts with `{`,
+    /// else CSV.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::TooLarge`], and those of [`Answers::from_json_str`] and
+    /// [`Answers::from_csv_str`].
+    pub fn load(path: impl AsRef<std::path::Path>, problem: &Problem) -> Result<Answers> {
+        let text = crate::files::read_to_string_limited(path.as_ref(), 16 << 20)?;
+        if text.trim_start().starts_with('{') {
+            Answers::from_json_str(&text, problem)
+        } else {
+            Answers::from_csv_str(&text, problem)
+        }
+    }
+
     /// Reads the JSON answers format (see the module's documentation) for `problem`.
     ///
     /// # Errors

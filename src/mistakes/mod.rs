@@ -20,6 +20,7 @@ mod catalogue;
 mod csv;
 mod diagnose;
 
+pub mod exercise;
 mod explain;
 pub mod precision;
 mod quantity;

@@ -187,3 +187,18 @@ fn answers_keep_the_digits_as_typed() {
     assert_eq!(c.len(), 2);
     assert_eq!(diagnose(&p, &c).unwrap().verdict, Verdict::Correct);
 }
+
+#[test]
+fn an_exercise_separates_every_mistake_and_reads_back() {
+    let start = std::time::Instant::now();
+    let e = exercise::Exercise::generate(&exercise::Options::default(), 7).unwrap();
+    eprintln!("generated in {:?}", start.elapsed());
+    assert_eq!(e.not_applicable(), [Mistake::SoftmaxDerivativeTwice]);
+    let back = exercise::Exercise::from_json_str(&e.to_json().unwrap()).unwrap();
+    assert_eq!(back, e);
+    let key = Answers::from_json_str(&e.key(), &e.problem).unwrap();
+    assert_eq!(
+        diagnose(&e.problem, &key).unwrap().verdict,
+        Verdict::Correct
+    );
+}
