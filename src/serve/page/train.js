@@ -101,8 +101,9 @@ function drawSurface() {
   }
   svg.appendChild(el("text", { x: LX + 16, y: Y + 16, "font-size": 9 }, String(+range[1].toFixed(3))));
   svg.appendChild(el("text", { x: LX + 16, y: Y + 10 + LH, "font-size": 9 }, String(+range[0].toFixed(3))));
-  svg.appendChild(el("text", { x: X, y: Y + S + 44, "font-size": 10, fill: "#374151" }, "points: blue class 1, orange class 0;"));
-  svg.appendChild(el("text", { x: X, y: Y + S + 57, "font-size": 10, fill: "#374151" }, "ringed in black: the test points"));
+  const tested = (state.summary.test_points || []).length > 0;
+  svg.appendChild(el("text", { x: X, y: Y + S + 44, "font-size": 10, fill: "#374151" }, "points: blue class 1, orange class 0" + (tested ? ";" : "")));
+  if (tested) svg.appendChild(el("text", { x: X, y: Y + S + 57, "font-size": 10, fill: "#374151" }, "ringed in black: the test points"));
 }
 
 function trainRequest(epochs) {
