@@ -380,3 +380,17 @@ fn training_an_mlp_is_train_graph_on_its_tape() {
         }
     }
 }
+
+/// `Graph`'s read-back methods take a handle as `Tape`'s do (`impl Into<NodeId>`): the
+/// expression itself, not only its id.
+#[test]
+fn graph_methods_take_handles_like_the_tape() {
+    let g = Graph::new();
+    let (x, w) = (g.input("x"), g.param("w", 2.0));
+    let y = x * w;
+    g.set_label(y, "y").unwrap();
+    assert_eq!(g.label(y).unwrap().as_deref(), Some("y"));
+    assert_eq!(g.operands(y).unwrap(), [x.id(), w.id()]);
+    assert!(matches!(g.kind(w).unwrap(), backprop::NodeKind::Param { .. }));
+    assert_eq!(g.handle(y).unwrap().id(), y.id());
+}
