@@ -76,16 +76,16 @@ pub enum ApiError {
     /// A session the server does not have (never created, or dropped when idle).
     #[error("unknown or expired session: reload the page to start a new one")]
     UnknownSession,
-    /// A session alone over the server's memory budget.
+    /// A session alone over the sessions' memory budget.
     #[error(
-        "this network and its data need about {} MB, over the playground's memory budget of {} MB: \
-         build a smaller network and reload the page",
-        bytes >> 20, budget >> 20
+        "this network and its data need about {:.1} MB, over the {:.1} MB the playground keeps \
+         for its sessions: build a smaller network and reload the page",
+        *bytes as f64 / 1048576.0, *budget as f64 / 1048576.0
     )]
     OverMemory {
         /// The session's estimated bytes.
         bytes: u64,
-        /// The budget, in bytes.
+        /// The sessions' budget, in bytes.
         budget: u64,
     },
     /// A network over the size limit.

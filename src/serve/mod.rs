@@ -95,8 +95,10 @@ pub struct Limits {
     pub max_sessions: usize,
     /// Seconds after which an idle session is dropped.
     pub idle_seconds: u64,
-    /// The memory all sessions together may hold, estimated, in bytes; beyond it the sessions
-    /// idle longest are dropped.
+    /// The server's memory budget, in bytes. Three quarters of it go to the sessions (their
+    /// estimated memory: beyond it the sessions idle longest are dropped), the rest is left to
+    /// the requests being answered (at most [`Options::workers`] at once) and to what the
+    /// allocator keeps.
     pub memory_bytes: u64,
     /// Seconds a client has to send a request's headers (or, kept alive, to start the next
     /// request), then as long again for its body.
@@ -261,7 +263,7 @@ impl Server {
             store: Store::new(
                 options.limits.max_sessions,
                 Duration::from_secs(options.limits.idle_seconds),
-                options.limits.memory_bytes,
+                options.limits.memory_bytes / 4 * 3,
             ),
             limits: options.limits,
             model: options.model,
