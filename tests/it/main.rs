@@ -24,6 +24,7 @@ mod hostile_library;
 mod http;
 mod iris;
 mod layered;
+mod mistakes;
 mod model_file;
 mod ops;
 mod render;
