@@ -25,6 +25,8 @@ mod http;
 mod iris;
 mod layered;
 mod mistakes;
+#[cfg(feature = "cli")]
+mod mistakes_cli;
 mod model_file;
 mod ops;
 mod render;

@@ -391,6 +391,9 @@ fn graph_methods_take_handles_like_the_tape() {
     g.set_label(y, "y").unwrap();
     assert_eq!(g.label(y).unwrap().as_deref(), Some("y"));
     assert_eq!(g.operands(y).unwrap(), [x.id(), w.id()]);
-    assert!(matches!(g.kind(w).unwrap(), backprop::NodeKind::Param { .. }));
+    assert!(matches!(
+        g.kind(w).unwrap(),
+        backprop::NodeKind::Param { .. }
+    ));
     assert_eq!(g.handle(y).unwrap().id(), y.id());
 }
