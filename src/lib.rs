@@ -57,7 +57,6 @@
 pub mod batch;
 pub mod data;
 pub mod error;
-pub mod expr;
 pub mod files;
 pub mod gradcheck;
 pub mod graph;
@@ -82,8 +81,7 @@ pub mod tutorial;
 
 pub use batch::Batch;
 pub use error::{Error, NodeName, Result};
-pub use expr::Expr;
-pub use graph::{Graph, NodeId, NodeKind};
+pub use graph::{Expr, Graph, NodeId, NodeKind};
 pub use op::{Arity, Binary, Op, Scalar, Unary};
 pub use tape::{Gradients, Tape, Workspace};
 

@@ -7,17 +7,17 @@
 //! Nodes are only ever added, and an op's operands must exist before it, so the creation order
 //! is a topological order: no traversal needs a sort or a recursion.
 
+mod expr;
 mod storage;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-pub(crate) use storage::{Inner, Node, Stored, View};
+pub use expr::Expr;
+pub(crate) use storage::{Inner, Node, View};
 
 use crate::error::{Error, NodeName, Result};
-use crate::expr::Expr;
 use crate::op::Op;
-use crate::tape::Tape;
 
 static NEXT_GRAPH_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -468,30 +468,6 @@ impl Graph {
     /// The first error made while building with operators or the leaf constructors, if any.
     pub fn deferred_error(&self) -> Option<Error> {
         self.inner.borrow().deferred.clone()
-    }
-
-    /// Compiles the graph into a [`Tape`] for repeated evaluation and differentiation.
-    ///
-    /// # Errors
-    /// The first error made while building (see [`Graph::deferred_error`]).
-    ///
-    /// # Complexity
-    /// O(nodes + edges) time; the tape takes about 24 bytes per op node and 4 per edge.
-    pub fn compile(&self) -> Result<Tape> {
-        if let Some(error) = self.deferred_error() {
-            return Err(error);
-        }
-        Ok(Tape::compile(self.id, &self.inner.borrow().view(), true))
-    }
-
-    /// [`Graph::compile`] without neuron instructions: one instruction per op node and a
-    /// workspace row per node: the reference the fused tape is tested against.
-    #[cfg(test)]
-    pub(crate) fn compile_unfused(&self) -> Result<Tape> {
-        if let Some(error) = self.deferred_error() {
-            return Err(error);
-        }
-        Ok(Tape::compile(self.id, &self.inner.borrow().view(), false))
     }
 }
 

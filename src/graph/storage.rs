@@ -1,6 +1,6 @@
 //! How a graph is stored: a petgraph DAG of 8-byte nodes with constants and ops kept beside it,
 //! and the narrow [`View`] through which compiling reads it. Nothing outside this folder sees
-//! petgraph but the DOT and SVG pictures, which hand it to petgraph's own printer.
+//! petgraph: the DOT picture asks [`Inner::write_dot_body`] to run petgraph's own printer.
 
 use std::collections::HashMap;
 
@@ -19,7 +19,7 @@ use crate::op::{Op, OpKey};
 /// bytes an edge with the position as a weight, 16 without).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Inner {
-    pub(crate) dag: DiGraph<Stored, (), u32>,
+    pub(super) dag: DiGraph<Stored, (), u32>,
     /// The parameters' initial values, by slot (kept out of [`Node`]).
     pub(crate) param_values: Vec<f64>,
     pub(crate) labels: HashMap<u32, Box<str>>,
@@ -169,6 +169,41 @@ impl Inner {
             previous = (target, position);
             (source, target, position)
         })
+    }
+
+    /// Writes the nodes and edges of the DOT text (Graphviz) through petgraph's DOT writer,
+    /// without the `digraph {` line and the closing brace: a node's attributes are
+    /// `node_attributes(index)`, an edge's `edge_attributes(op, position)` (the operand's
+    /// position among the op's operands). What the attributes say is the caller's.
+    pub(crate) fn write_dot_body(
+        &self,
+        out: &mut dyn std::io::Write,
+        node_attributes: impl Fn(usize) -> String,
+        edge_attributes: impl Fn(usize, u32) -> String,
+    ) -> std::io::Result<()> {
+        use petgraph::dot::{Config, Dot};
+        let positions: Vec<u32> = self.operand_edges().map(|(_, _, p)| p).collect();
+        let nodes = |_, (index, _): (NodeIndex<u32>, &Stored)| node_attributes(index.index());
+        let edges = |_, edge: petgraph::graph::EdgeReference<'_, (), u32>| {
+            edge_attributes(edge.target().index(), positions[edge.id().index()])
+        };
+        let config = [
+            Config::NodeNoLabel,
+            Config::EdgeNoLabel,
+            Config::GraphContentOnly,
+        ];
+        // `Debug` only because petgraph asks for it: with NodeNoLabel and EdgeNoLabel it never
+        // formats a node or edge weight.
+        write!(
+            out,
+            "{:?}",
+            Dot::with_attr_getters(&self.dag, &config, &edges, &nodes)
+        )
+    }
+
+    /// The number of nodes.
+    pub(crate) fn len(&self) -> usize {
+        self.dag.node_count()
     }
 
     /// The narrow view that compiling reads.

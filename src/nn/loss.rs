@@ -1,7 +1,7 @@
 //! Losses as graph nodes, and their reduction over associations.
 
 use crate::error::{Error, Result};
-use crate::expr::Expr;
+use crate::graph::Expr;
 use crate::graph::Graph;
 
 /// The error of one association `E_t`, built from the output layer's `y_k` and the targets `y'_k`.

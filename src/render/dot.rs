@@ -1,10 +1,7 @@
-//! The DOT text of a graph, written by `petgraph`'s DOT writer with our own node and edge
-//! attributes.
+//! The DOT text of a graph: our own node and edge attributes, written by `petgraph`'s DOT
+//! writer (which the graph runs: petgraph stays in `graph/`).
 
-use petgraph::dot::{Config, Dot};
-use petgraph::visit::EdgeRef;
-
-use crate::graph::{Graph, Node, Stored};
+use crate::graph::{Graph, Node};
 use crate::render::labels::{node_lines, operand_label};
 
 /// The DOT text (Graphviz) of `graph`, for `dot -Tsvg` or any DOT viewer.
@@ -71,11 +68,11 @@ pub fn write_graph_dot(
     gradients: Option<&[f64]>,
 ) -> std::io::Result<()> {
     graph.with_inner(|inner| {
-        let node_attributes = |_, (index, _): (petgraph::graph::NodeIndex<u32>, &Stored)| {
+        let node_attributes = |index: usize| {
             let node = inner
-                .node(index.index())
-                .expect("internal error: petgraph lists the graph's own nodes");
-            let lines = node_lines(inner, index.index(), values, gradients);
+                .node(index)
+                .expect("internal error: the graph lists its own nodes");
+            let lines = node_lines(inner, index, values, gradients);
             let label = lines
                 .iter()
                 .map(|line| dot_escape(line))
@@ -83,24 +80,13 @@ pub fn write_graph_dot(
                 .join("\\n");
             format!("label = \"{label}\" {} ", node_style(&node))
         };
-        let positions: Vec<u32> = inner.operand_edges().map(|(_, _, p)| p).collect();
-        let edge_attributes = |_, edge: petgraph::graph::EdgeReference<'_, (), u32>| {
-            let op = inner.kind(edge.target().index());
-            match operand_label(op.as_ref(), positions[edge.id().index()]) {
+        let edge_attributes =
+            |op: usize, position: u32| match operand_label(inner.kind(op).as_ref(), position) {
                 Some(position) => format!("label = \"{position}\" "),
                 None => String::new(),
-            }
-        };
-        let config = [
-            Config::NodeNoLabel,
-            Config::EdgeNoLabel,
-            Config::GraphContentOnly,
-        ];
-        let body = Dot::with_attr_getters(&inner.dag, &config, &edge_attributes, &node_attributes);
+            };
         out.write_all(b"digraph {\n    node [ fontname = \"Helvetica\" fontsize = 10 ]\n")?;
-        // `Debug` only because petgraph asks for it: with NodeNoLabel and EdgeNoLabel it never
-        // formats a node or edge weight.
-        write!(out, "{body:?}")?;
+        inner.write_dot_body(out, node_attributes, edge_attributes)?;
         out.write_all(b"}\n")
     })
 }

@@ -9,7 +9,7 @@ use layout::std_shapes::render::get_shape_size;
 use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
 use layout::topo::layout::VisualGraph;
 
-use crate::graph::{Graph, Inner, NodeKind, Stored};
+use crate::graph::{Graph, Inner, Node, NodeKind};
 use crate::render::labels::{edges, node_lines, operand_label};
 use crate::render::svg::{Anchor, Svg};
 
@@ -66,7 +66,7 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
             return message_svg(&format!(
                 "graph of {} nodes: about {plain_boxes} boxes to lay out, more than \
                  {GRAPH_SVG_MAX_BOXES}; render its DOT text with Graphviz",
-                inner.dag.node_count()
+                inner.len()
             ));
         }
         let direction = Orientation::TopToBottom;
@@ -76,7 +76,7 @@ pub fn graph_svg(graph: &Graph, values: Option<&[f64]>, gradients: Option<&[f64]
         // layout-rs re-checks the whole graph for cycles after every edge it adds; ours is a DAG
         // by construction (operands exist before their ops), so the check only costs time.
         visual.dag.set_validate(false);
-        let handles: Vec<_> = (0..inner.dag.node_count())
+        let handles: Vec<_> = (0..inner.len())
             .map(|index| {
                 let kind = &inner
                     .kind(index)
@@ -146,7 +146,7 @@ fn layout_sizes(inner: &Inner) -> (usize, usize) {
     let span = |op: usize, position: u32| -> usize {
         1 + usize::from(operand_label(inner.kind(op).as_ref(), position).is_some())
     };
-    let mut rank = vec![0usize; inner.dag.node_count()];
+    let mut rank = vec![0usize; inner.len()];
     // edges are listed op by op in creation order, so operands are ranked before their ops
     for &(operand, op, position) in &edges {
         rank[op] = rank[op].max(rank[operand] + span(op, position));
@@ -162,8 +162,8 @@ fn layout_sizes(inner: &Inner) -> (usize, usize) {
         first_use[operand] = first_use[operand].min(rank[op].saturating_sub(span(op, position)));
     }
     let mut pulled = rank;
-    for (index, node) in inner.dag.node_weights().enumerate() {
-        if !matches!(node, Stored::Op(_)) && first_use[index] != usize::MAX {
+    for index in 0..pulled.len() {
+        if !matches!(inner.node(index), Some(Node::Op(_))) && first_use[index] != usize::MAX {
             pulled[index] = first_use[index];
         }
     }

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Instr, Nary, Tape};
-use crate::graph::{Node, View};
+use crate::error::Result;
+use crate::graph::{Graph, Node, View};
 use crate::op::{Binary, Op, OpKey, Unary};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -296,5 +297,31 @@ impl Tape {
             consts,
             labels: view.labels().clone(),
         }
+    }
+}
+
+impl Graph {
+    /// Compiles the graph into a [`Tape`] for repeated evaluation and differentiation.
+    ///
+    /// # Errors
+    /// The first error made while building (see [`Graph::deferred_error`]).
+    ///
+    /// # Complexity
+    /// O(nodes + edges) time; the tape takes about 24 bytes per op node and 4 per edge.
+    pub fn compile(&self) -> Result<Tape> {
+        if let Some(error) = self.deferred_error() {
+            return Err(error);
+        }
+        Ok(self.with_inner(|inner| Tape::compile(self.id(), &inner.view(), true)))
+    }
+
+    /// [`Graph::compile`] without neuron instructions: one instruction per op node and a
+    /// workspace row per node: the reference the fused tape is tested against.
+    #[cfg(test)]
+    pub(crate) fn compile_unfused(&self) -> Result<Tape> {
+        if let Some(error) = self.deferred_error() {
+            return Err(error);
+        }
+        Ok(self.with_inner(|inner| Tape::compile(self.id(), &inner.view(), false)))
     }
 }

@@ -15,7 +15,7 @@ pub use weights::Connection;
 
 use crate::batch::Plan;
 use crate::error::{Error, Result};
-use crate::expr::Expr;
+use crate::graph::Expr;
 use crate::graph::{Graph, NodeId};
 use crate::nn::{Bias, Init};
 use crate::tape::Tape;
