@@ -22,9 +22,8 @@
 //!
 //! - [`op`]: each op's value and local partial derivatives (the n-ary `sum`, `dot`, `max`
 //!   included), written once, generic over what they run on.
-//! - [`graph`]: the DAG (held in `petgraph`, and nowhere else), node handles, validation, the
-//!   narrow view that compiling reads.
-//! - [`expr`]: operator overloading on node handles.
+//! - [`graph`]: the DAG (held in `petgraph`, and nowhere else), node handles and their
+//!   operators ([`Expr`]), validation, the narrow view that compiling reads.
 //! - [`tape`]: the compiled form (`compile.rs`), the driver of one association (`sweep.rs`:
 //!   one loop forward, one backward; anomaly mode is the same loops with checks compiled in),
 //!   workspaces and gradients.
