@@ -105,7 +105,9 @@ fn layer_letter(layers: usize, l: usize) -> String {
     }
 }
 
-fn terms(parts: &[(f64, f64)]) -> String {
+/// Products `a*b + c*d` to 6 decimals, or `sum of N products` beyond four: the formulas'
+/// text, shared by the trace and the mistakes' explanations.
+pub(crate) fn terms(parts: &[(f64, f64)]) -> String {
     if parts.len() > 4 {
         return format!("sum of {} products", parts.len());
     }

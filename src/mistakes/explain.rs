@@ -5,17 +5,7 @@ use super::Problem;
 use super::quantity::{Quantity, letter};
 use super::step::Numbers;
 use crate::nn::{Activation, Loss, Reduction};
-
-fn products(parts: &[(f64, f64)]) -> String {
-    if parts.len() > 4 {
-        return format!("sum of {} products", parts.len());
-    }
-    parts
-        .iter()
-        .map(|(a, b)| format!("{a:.6}*{b:.6}"))
-        .collect::<Vec<_>>()
-        .join(" + ")
-}
+use crate::trace::terms as products;
 
 fn derivative_text(activation: Activation, x: f64, y: f64) -> String {
     match activation {
